@@ -1,0 +1,1 @@
+"""Benchmarks of sepviz on this machine (`python -m benchmarks`, or one module at a time)."""

@@ -1,0 +1,27 @@
+"""The models of the book: an autoencoder, DeepFakes, FaderNet and a one-decoder-per-class model.
+
+All take and return images as float32 tensors (N, 3, H, W) in [0, 1] and train with
+:func:`sepviz.train.fit` through their ``fit`` method.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "SepvizModel": "base",
+    "AutoEncoder": "autoencoder",
+    "DeepFakes": "deepfakes",
+    "FaderNet": "fadernet",
+    "MultiDecoder": "multidecoder",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `from sepviz.models import FaderNet` imports only fadernet.py.
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"sepviz.models.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'sepviz.models' has no attribute {name!r}")

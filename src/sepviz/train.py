@@ -1,0 +1,264 @@
+"""One training loop for every sepviz model.
+
+A model (a :class:`sepviz.models.base.SepvizModel`) says *what* one step does
+(``configure_optimizers`` and ``training_step``); :func:`fit` does the rest, the same way for
+all models: device choice, seeds, batches drawn from tensors already on the device, AMP on
+CUDA, a ``tqdm`` progress bar with the current losses, callbacks (previews), atomic
+checkpoints every ``checkpoint_every`` steps, ``resume=True`` to continue an interrupted run,
+and an error naming the step where a loss stops being finite.
+
+Reproducibility: the batch indices and torch's global RNG (dropout, noise) of step ``s`` are
+derived from ``(seed, s)`` alone, so a run resumed from a checkpoint draws exactly what the
+uninterrupted run drew, and ends with the same weights on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from sepviz.utils import atomic_save, pick_device, safe_load
+
+if TYPE_CHECKING:
+    from sepviz.models.base import SepvizModel
+
+Streams = Mapping[str, Mapping[str, torch.Tensor]]
+"""Training data: named streams, each a dict of tensors sharing their first dimension.
+
+Each stream is sampled on its own (DeepFakes draws a batch of A and a batch of B every step);
+the tensors of one stream are sampled jointly (FaderNet draws images with their labels)."""
+
+Callback = Callable[["SepvizModel", int, dict[str, float]], None]
+CHECKPOINT_NAME = "last.pt"
+
+
+@dataclass
+class History:
+    """Losses recorded by :func:`fit`: ``losses[name][i]`` is the loss at ``steps[i]``."""
+
+    steps: list[int] = field(default_factory=list)
+    losses: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def append(self, step: int, losses: Mapping[str, float]) -> None:
+        self.steps.append(step)
+        for name, value in losses.items():
+            self.losses.setdefault(name, []).append(float(value))
+
+    def last(self, name: str, window: int = 50) -> float:
+        """Mean of the last ``window`` recorded values of loss ``name``."""
+        if name not in self.losses:
+            raise KeyError(f"no loss named {name!r}; recorded: {sorted(self.losses)}")
+        values = self.losses[name][-window:]
+        return sum(values) / len(values)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": list(self.steps), "losses": dict(self.losses), "seconds": self.seconds}
+
+    @classmethod
+    def from_state_dict(cls, state: Mapping[str, Any]) -> History:
+        return cls(
+            list(state["steps"]),
+            {k: list(v) for k, v in state["losses"].items()},
+            float(state["seconds"]),
+        )
+
+
+class Optimize:
+    """What ``training_step`` calls to apply a loss: ``optimize(loss, "ae")``.
+
+    It zeroes the gradients, back-propagates (through the AMP grad scaler on CUDA), clips the
+    gradient norm of the optimizer's parameters when ``clip`` is given, and steps.
+    """
+
+    def __init__(self, optimizers: Mapping[str, torch.optim.Optimizer], scaler: Any) -> None:
+        self.optimizers = optimizers
+        self.scaler = scaler
+
+    def __call__(self, loss: torch.Tensor, name: str, clip: float | None = None) -> None:
+        if name not in self.optimizers:
+            raise KeyError(f"no optimizer named {name!r}; have {sorted(self.optimizers)}")
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        if self.scaler is None:
+            loss.backward()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(optimizer)
+        if clip is not None:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, clip)
+        if self.scaler is None:
+            optimizer.step()
+        else:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+
+
+def _step_seed(seed: int, step: int) -> int:
+    # A fixed mixing of (seed, step): every step's randomness is reproducible on its own.
+    return (seed * 1_000_003 + step * 7_919 + 12_345) % (2**63 - 1)
+
+
+def _check_streams(streams: Streams) -> None:
+    if not streams:
+        raise ValueError("streams is empty: expected at least one named stream of tensors")
+    for name, stream in streams.items():
+        if not stream:
+            raise ValueError(f"stream {name!r} holds no tensors")
+        sizes = {key: int(t.shape[0]) for key, t in stream.items()}
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f"tensors of stream {name!r} differ in length: {sizes}")
+        if next(iter(sizes.values())) == 0:
+            raise ValueError(f"stream {name!r} has no samples (0 images)")
+
+
+def _batches(
+    streams: Streams,
+    batch_size: int,
+    generator: torch.Generator,
+) -> dict[str, dict[str, torch.Tensor]]:
+    batch: dict[str, dict[str, torch.Tensor]] = {}
+    for name, stream in streams.items():
+        first = next(iter(stream.values()))
+        n = first.shape[0]
+        index = torch.randint(n, (min(batch_size, n),), generator=generator).to(first.device)
+        batch[name] = {key: t.index_select(0, index) for key, t in stream.items()}
+    return batch
+
+
+def _amp(device: torch.device, enabled: bool) -> tuple[Callable[[], Any], Any]:
+    """Autocast context and grad scaler: bf16 where the GPU has it, else fp16 with a scaler."""
+    if not enabled or device.type != "cuda":
+        return contextlib.nullcontext, None
+    if torch.cuda.is_bf16_supported():
+        return lambda: torch.autocast("cuda", dtype=torch.bfloat16), None
+    scaler = torch.amp.GradScaler("cuda")
+    return lambda: torch.autocast("cuda", dtype=torch.float16), scaler
+
+
+def fit(
+    model: SepvizModel,
+    streams: Streams,
+    *,
+    steps: int,
+    batch_size: int = 64,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    amp: bool = True,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int = 500,
+    resume: bool = False,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = True,
+    log_every: int = 10,
+) -> History:
+    """Train ``model`` for ``steps`` optimisation steps and return the loss :class:`History`.
+
+    Args:
+        model: a :class:`~sepviz.models.base.SepvizModel`; it is moved to ``device``.
+        streams: named streams of tensors (see :data:`Streams`); moved to ``device`` once.
+        steps: total number of steps (a resumed run continues up to this number).
+        batch_size: samples drawn per stream and step (with replacement).
+        seed: seeds the weights' initial state is *not* drawn from (the constructor did that);
+            it seeds every batch draw and the global RNG of every step.
+        device: ``None`` picks cuda, then mps, then cpu (:func:`sepviz.utils.pick_device`).
+        amp: mixed precision on CUDA (bf16 if supported, else fp16 with a grad scaler).
+        checkpoint_dir: where ``last.pt`` is written atomically every ``checkpoint_every``
+            steps and at the end; ``None`` writes nothing.
+        resume: continue from ``checkpoint_dir/last.pt`` if it exists.
+        callbacks: called as ``callback(model, step, losses)`` after every step.
+        progress: show a ``tqdm`` bar with the latest losses.
+        log_every: record (and display) the losses every ``log_every`` steps.
+
+    Raises:
+        ValueError: bad ``steps``/``batch_size`` or empty streams.
+        FloatingPointError: a loss became NaN or infinite (the message names the step).
+    """
+    from tqdm.auto import tqdm
+
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if log_every < 1:
+        raise ValueError(f"log_every must be >= 1, got {log_every}")
+    _check_streams(streams)
+    device = pick_device(device)
+    model.to(device)
+    on_device = {n: {k: t.to(device) for k, t in s.items()} for n, s in streams.items()}
+    optimizers = model.configure_optimizers()
+    autocast, scaler = _amp(device, amp)
+    history, start = History(), 0
+
+    ckpt_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    if resume and ckpt_path is not None and ckpt_path.exists():
+        state = safe_load(ckpt_path, map_location=device)
+        model.load_state_dict(state["model"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        history = History.from_state_dict(state["history"])
+        start = int(state["step"])
+
+    def save(step: int) -> None:
+        if ckpt_path is None:
+            return
+        atomic_save(
+            {
+                "model": model.state_dict(),
+                "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
+                "scaler": scaler.state_dict() if scaler is not None else {},
+                "history": history.state_dict(),
+                "step": step,
+                "config": dict(model.config),
+            },
+            ckpt_path,
+        )
+
+    optimize = Optimize(optimizers, scaler)
+    model.train()
+    begin = time.perf_counter()
+    bar: Iterator[int] = tqdm(
+        range(start, steps),
+        initial=start,
+        total=steps,
+        disable=not progress,
+        desc=type(model).__name__,
+        leave=False,
+    )
+    for step in bar:
+        torch.manual_seed(_step_seed(seed, step))
+        generator = torch.Generator().manual_seed(_step_seed(seed, step))
+        batch = _batches(on_device, batch_size, generator)
+        with autocast():
+            losses = model.training_step(batch, step, optimize)
+        values = {k: float(v) for k, v in losses.items()}
+        bad = {k: v for k, v in values.items() if not torch.isfinite(torch.tensor(v))}
+        if bad:
+            raise FloatingPointError(
+                f"loss became non-finite at step {step}: {bad}; lower the learning rate or "
+                "check the inputs"
+            )
+        if step % log_every == 0 or step == steps - 1:
+            history.append(step, values)
+            if progress:
+                bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()})  # type: ignore[attr-defined]
+        for callback in callbacks:
+            callback(model, step, values)
+        if ckpt_path is not None and (step + 1) % checkpoint_every == 0:
+            history.seconds += time.perf_counter() - begin
+            begin = time.perf_counter()
+            save(step + 1)
+    history.seconds += time.perf_counter() - begin
+    model.eval()
+    if ckpt_path is not None and steps > start:
+        save(steps)
+    return history

@@ -1,0 +1,172 @@
+"""Build the executed book, then read every chapter in a real (headless) browser.
+
+The build runs every chapter top to bottom in its quick budget (`-W`: a warning or a failing
+cell fails it). Then Playwright drives Debian's Chromium (`/usr/bin/chromium`, no browser of
+its own) over the pages served on 127.0.0.1: no error output, every figure loaded, and the
+static sliders move. Screenshots land in `_build/screenshots/`.
+
+Set `SEPVIZ_SKIP_BOOK=1` to leave this (slow) module out while developing.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Known messages of the theme itself, not of our pages (each checked by hand, 2026-11-24):
+# - sphinx-thebe's config script is added twice by Jupyter Book 1.0.4, so its second
+#   `const THEBE_JS_URL` is refused; thebe (live code cells) is off in this book anyway.
+# - pydata-sphinx-theme logs an empty stored theme mode on a fresh browser profile and resets
+#   it to "auto".
+THEME_NOISE = (
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "Got invalid theme mode",
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(os.environ.get("SEPVIZ_SKIP_BOOK") == "1", reason="SEPVIZ_SKIP_BOOK=1"),
+]
+
+
+def chapter_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [entry["file"] for entry in toc.get("chapters", [])]
+
+
+@pytest.fixture(scope="module")
+def built_book() -> Path:
+    """Build the book once (jupyter-cache re-executes only changed chapters)."""
+    env = dict(os.environ, SEPVIZ_BUDGET="quick", MPLBACKEND="Agg", TQDM_DISABLE="1")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run(
+        [str(jb), "build", str(ROOT), "-W", "--keep-going"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
+    reports = sorted((HTML / "reports").glob("**/*.err.log")) if (HTML / "reports").exists() else []
+    detail = "\n".join(p.read_text()[-3000:] for p in reports)
+    assert proc.returncode == 0, (
+        f"book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}\n"
+        f"{detail}"
+    )
+    return HTML
+
+
+@pytest.fixture(scope="module")
+def server(built_book: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(built_book))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it with apt)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _is_local(url: str) -> bool:
+    host = urlparse(url).hostname
+    return host in (None, "127.0.0.1", "localhost") or url.startswith(("data:", "blob:"))
+
+
+@pytest.mark.parametrize("page_name", chapter_pages())
+def test_chapter_renders_in_browser(page_name: str, server: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    problems: list[str] = []
+    page.on(
+        "requestfailed",
+        lambda r: _is_local(r.url) and problems.append(f"request failed: {r.url} ({r.failure})"),
+    )
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and _is_local(m.location.get("url", ""))
+            and "net::ERR" not in m.text
+            and "Failed to load resource" not in m.text  # the response handler names the URL
+            and problems.append(f"console error: {m.text}")
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: _is_local(r.url) and r.status >= 400 and problems.append(f"{r.status}: {r.url}"),
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(f"{server}/{page_name}.html", wait_until="load")
+    page.wait_for_timeout(300)
+
+    errors = page.locator(".output.traceback, .output.error, div.cell_output .stderr")
+    assert errors.count() == 0, f"{page_name}: error output: {errors.first.inner_text()[:500]}"
+
+    images = page.locator("article img")
+    for i in range(images.count()):
+        img = images.nth(i)
+        img.scroll_into_view_if_needed()
+        ok = img.evaluate("(el) => el.complete && el.naturalWidth > 0")
+        assert ok, f"{page_name}: image {i} did not load ({img.get_attribute('src')[:80]})"
+
+    sliders = page.locator("input[id^=_anim_slider]")
+    for i in range(sliders.count()):
+        slider = sliders.nth(i)
+        slider.scroll_into_view_if_needed()
+        anim_id = slider.get_attribute("id").removeprefix("_anim_slider")
+        frame = page.locator(f"#_anim_img{anim_id}")
+        before = frame.get_attribute("src")
+        box = slider.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2, steps=8)
+        page.mouse.up()
+        assert frame.get_attribute("src") != before, f"{page_name}: slider {i} did not move"
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{Path(page_name).name}.png"), full_page=True)
+    page.close()
+    problems = [p for p in problems if not any(noise in p for noise in THEME_NOISE)]
+    assert not problems, f"{page_name}:\n" + "\n".join(problems)
