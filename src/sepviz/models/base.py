@@ -9,7 +9,7 @@ from typing import Any, ClassVar, TypeVar
 import torch
 from torch import nn
 
-from sepviz.train import Optimize
+from sepviz.train import History, Optimize, Streams
 from sepviz.utils import atomic_save, check_images, safe_load
 
 M = TypeVar("M", bound="SepvizModel")
@@ -85,6 +85,19 @@ class SepvizModel(nn.Module):
         finally:
             self.train(was_training)
         return torch.cat(out)
+
+    @staticmethod
+    def layers_of(encoder: nn.Sequential, decoder: nn.Sequential) -> dict[str, nn.Module]:
+        """``{"enc1": .., "encL": .., "dec1": .., "decL": ..}``: the blocks the probes hook."""
+        layers = {f"enc{i + 1}": block for i, block in enumerate(encoder)}
+        layers.update({f"dec{i + 1}": block for i, block in enumerate(decoder)})
+        return layers
+
+    def train_on(self, streams: Streams, steps: int, **fit_kwargs: Any) -> History:
+        """Run :func:`sepviz.train.fit` on ``streams``, then keep the model in eval mode."""
+        from sepviz.train import fit
+
+        return fit(self, streams, steps=steps, **fit_kwargs)
 
     def save(self, path: str | Path) -> Path:
         """Write the weights and constructor arguments to ``path`` atomically."""

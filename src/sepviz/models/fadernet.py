@@ -1,0 +1,242 @@
+"""FaderNetworks (Lample et al. 2017, arXiv 1706.00409): remove an attribute y from the latent
+adversarially, then put it back by hand with a slider.
+
+What we took from the paper and the official code (facebookresearch/FaderNetworks,
+``src/model.py``, ``src/training.py``, ``src/utils.py``):
+
+- The decoder takes y at **every** layer: y is broadcast and concatenated to each block's input.
+- A latent discriminator reads y from E(x) and is trained to predict it; the encoder gets the
+  reconstruction loss plus lambda times the discriminator's loss on the *flipped* attribute
+  (``get_attr_loss(..., flip=True)``: each categorical attribute is replaced by a random
+  *other* class). The official code only has categorical attributes; a continuous y in
+  [-1, 1] is read here as ``n_bins`` ordered classes of equal width, so the same classifier
+  and the same flip apply. (We tried regressing y and flipping it to -y: the encoder then
+  learns to *invert* the light code rather than drop it, and a linear probe still reads it.)
+- lambda ramps linearly from 0: ``get_lambda`` returns ``lambda_lat_dis * min(n_iter,
+  lambda_schedule) / lambda_schedule`` (official defaults 1e-4 over 500,000 iterations; our
+  losses and runs are smaller, so ``lambda_max`` and ``lambda_ramp`` are ours to choose).
+- Gradient norms are clipped at 5; the discriminator uses dropout 0.3; one discriminator step,
+  then one autoencoder step, per iteration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sepviz.models import blocks
+from sepviz.models.base import SepvizModel
+from sepviz.train import History, Optimize
+
+ATTRIBUTES = ("continuous", "categorical")
+CLIP = 5.0
+
+
+class FaderDecoder(nn.Module):
+    """D(z, y): the attribute y (N, A) is concatenated to the input of every block."""
+
+    def __init__(self, image_size: int, latent_dim: int, attribute_dim: int) -> None:
+        super().__init__()
+        self.blocks = blocks.decoder(image_size, latent_dim, extra=attribute_dim)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        h = self.blocks[0](torch.cat([z, y], 1))
+        for block in self.blocks[1:]:
+            y_map = y[:, :, None, None].expand(-1, -1, *h.shape[-2:])
+            h = block(torch.cat([h, y_map], 1))
+        return h
+
+
+def latent_discriminator(latent_dim: int, n_logits: int, hidden: int = 256) -> nn.Sequential:
+    """An MLP that reads y from z: (N, latent_dim) -> (N, n_logits) class logits."""
+    return nn.Sequential(
+        nn.Linear(latent_dim, hidden),
+        nn.LeakyReLU(0.2),
+        nn.Dropout(0.3),
+        nn.Linear(hidden, hidden),
+        nn.LeakyReLU(0.2),
+        nn.Linear(hidden, n_logits),
+    )
+
+
+class FaderNet(SepvizModel):
+    """Encoder E, decoder D(E(x), y) and a ``latent_discriminator`` trained against E.
+
+    Args:
+        image_size: side of the square faces, a power of two >= 16.
+        attribute_dim: length of y.
+        attribute: ``"continuous"`` (y in [-1, 1]^A, e.g. light azimuth / 60) or
+            ``"categorical"`` (y one-hot over A classes, e.g. the light class).
+        latent_dim: length of z.
+        n_bins: classes per continuous attribute that the discriminator tells apart.
+        lr: Adam learning rate of the autoencoder and the discriminator.
+    """
+
+    def __init__(
+        self,
+        image_size: int = 32,
+        attribute_dim: int = 1,
+        attribute: str = "continuous",
+        latent_dim: int = 64,
+        n_bins: int = 8,
+        adversary: str = "confusion",
+        discriminator_steps: int = 5,
+        lr: float = 1e-3,
+    ) -> None:
+        if n_bins < 2:
+            raise ValueError(f"n_bins must be >= 2, got {n_bins}")
+        if attribute not in ATTRIBUTES:
+            raise ValueError(f"attribute must be one of {ATTRIBUTES}, got {attribute!r}")
+        if attribute == "categorical" and attribute_dim < 2:
+            raise ValueError(f"a categorical attribute needs attribute_dim >= 2, got {attribute_dim}")
+        super().__init__(
+            image_size=image_size,
+            attribute_dim=attribute_dim,
+            attribute=attribute,
+            latent_dim=latent_dim,
+            n_bins=n_bins,
+            adversary=adversary,
+            discriminator_steps=discriminator_steps,
+            lr=lr,
+        )
+        self.attribute_dim, self.attribute = attribute_dim, attribute
+        # the discriminator's classes: (groups of) `n_classes` logits
+        self.n_groups = attribute_dim if attribute == "continuous" else 1
+        self.n_classes = n_bins if attribute == "continuous" else attribute_dim
+        self.encoder = blocks.encoder(image_size, latent_dim, standardize=True)
+        self.decoder = FaderDecoder(image_size, latent_dim, attribute_dim)
+        self.latent_discriminator = latent_discriminator(latent_dim, self.n_groups * self.n_classes)
+        self.lambda_max, self.lambda_ramp = 0.0, 1
+
+    # -- the model --------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """z = E(x): (N, 3, S, S) in [0, 1] -> (N, latent_dim)."""
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """D(z, y): (N, latent_dim), (N, attribute_dim) -> (N, 3, S, S) in [0, 1]."""
+        return self.decoder(z, y)
+
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """D(E(x), y); y defaults to 0 (centre light / no class preference)."""
+        if y is None:
+            y = torch.zeros(x.shape[0], self.attribute_dim, device=x.device)
+        return self.decoder(self.encoder(x), y)
+
+    def relight(self, x: torch.Tensor, y: torch.Tensor | float) -> torch.Tensor:
+        """D(E(x), y_new): faces ``x`` with the attribute set to ``y`` (the fader).
+
+        ``y``: a float (every attribute, every face), (attribute_dim,) or (N, attribute_dim).
+        Values beyond [-1, 1] exaggerate, as in the paper's interpolations. Returns
+        (N, 3, S, S) in [0, 1] on the device of ``x``.
+        """
+        x = self.check(x)
+        y = self._as_y(y, x.shape[0]).to(x.device)
+        return self.decoder(self.encoder(x), y)
+
+    def _as_y(self, y: torch.Tensor | float, n: int, name: str = "y") -> torch.Tensor:
+        y = torch.as_tensor(y, dtype=torch.float32)
+        if y.ndim == 0:
+            y = y.expand(self.attribute_dim)
+        if y.ndim == 1 and y.shape[0] == self.attribute_dim:
+            y = y.expand(n, -1)
+        if y.shape != (n, self.attribute_dim):
+            raise ValueError(
+                f"{name} must have shape ({n}, {self.attribute_dim}), ({self.attribute_dim},) "
+                f"or be a float, got {tuple(y.shape)}"
+            )
+        if not torch.isfinite(y).all():
+            raise ValueError(f"{name} must be finite")
+        return y
+
+    def probe_layers(self, decoder: str | None = None) -> dict[str, nn.Module]:
+        return self.layers_of(self.encoder, self.decoder.blocks)
+
+    # -- training ---------------------------------------------------------------------
+    def lambda_at(self, step: int) -> float:
+        """The adversarial weight at ``step``: ``lambda_max * min(1, step / lambda_ramp)``."""
+        return self.lambda_max * min(1.0, step / max(1, self.lambda_ramp))
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        autoencoder = [*self.encoder.parameters(), *self.decoder.parameters()]
+        lr = self.config["lr"]
+        return {
+            "autoencoder": torch.optim.Adam(autoencoder, lr=lr, betas=(0.5, 0.999)),
+            "latent_discriminator": torch.optim.Adam(
+                self.latent_discriminator.parameters(), lr=lr, betas=(0.5, 0.999)
+            ),
+        }
+
+    def attribute_classes(self, y: torch.Tensor) -> torch.Tensor:
+        """(N, n_groups) int64 classes of y: the argmax of a one-hot, or the bin of y in [-1, 1]."""
+        if self.attribute == "categorical":
+            return y.argmax(1, keepdim=True)
+        bins = ((y.float() + 1) / 2 * self.n_classes).floor().long()
+        return bins.clamp(0, self.n_classes - 1)
+
+    def _discriminator_loss(self, z: torch.Tensor, y: torch.Tensor, flip: bool) -> torch.Tensor:
+        logits = self.latent_discriminator(z).float().view(-1, self.n_groups, self.n_classes)
+        target = self.attribute_classes(y)
+        logits = logits.flatten(0, 1)
+        if not flip:
+            return F.cross_entropy(logits, target.flatten())
+        if self.config["adversary"] == "flip":  # a random other class: official get_attr_loss
+            shift = torch.randint_like(target, 1, self.n_classes)
+            return F.cross_entropy(logits, ((target + shift) % self.n_classes).flatten())
+        # "confusion": cross-entropy to the uniform distribution, lowest at chance level
+        return -F.log_softmax(logits, dim=1).mean()
+
+    def training_step(
+        self, batch: dict[str, dict[str, torch.Tensor]], step: int, optimize: Optimize
+    ) -> dict[str, Any]:
+        x, y = batch["faces"]["x"], batch["faces"]["y"]
+        z = self.encoder(x)
+        lam = self.lambda_at(step)
+        out: dict[str, Any] = {"lambda": lam}
+        if self.lambda_max > 0:  # 1. the discriminator learns to read y from z
+            for _ in range(self.config["discriminator_steps"]):  # cheap: an MLP on z
+                dis_loss = self._discriminator_loss(z.detach(), y, flip=False)
+                optimize(dis_loss, "latent_discriminator", clip=CLIP)
+            out["discriminator"] = dis_loss.detach()
+        # 2. the autoencoder reconstructs from (z, y) and E tries to fool the discriminator
+        reconstruction = blocks.mse(self.decoder(z, y), x)
+        loss = reconstruction
+        if lam > 0:
+            self.latent_discriminator.eval()  # no dropout when it judges the encoder
+            loss = loss + lam * self._discriminator_loss(z, y, flip=True)
+            self.latent_discriminator.train()
+        optimize(loss, "autoencoder", clip=CLIP)
+        out["reconstruction"] = reconstruction.detach()
+        return out
+
+    def fit(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        steps: int = 2000,
+        lambda_max: float = 0.05,
+        lambda_ramp: int | None = None,
+        **kw: Any,
+    ) -> History:
+        """Train on faces ``x`` (N, 3, S, S) in [0, 1] with attributes ``y`` (N, attribute_dim).
+
+        Args:
+            lambda_max: final weight of the adversarial loss; 0 trains a plain conditional
+                autoencoder (the latent keeps y).
+            lambda_ramp: steps over which lambda rises linearly from 0 (default: steps // 2).
+            kw: passed to :func:`sepviz.train.fit` (``batch_size``, ``seed``, ...).
+        """
+        x = self.check(x)
+        y = self._as_y(y if torch.as_tensor(y).ndim else y, x.shape[0])
+        if self.attribute == "continuous" and (y.abs() > 1 + 1e-6).any():
+            raise ValueError("y must lie in [-1, 1] for a continuous attribute (scale it first)")
+        if self.attribute == "categorical" and not torch.equal(y.sum(1), torch.ones(len(y))):
+            raise ValueError("y must be one-hot rows for a categorical attribute")
+        if lambda_max < 0:
+            raise ValueError(f"lambda_max must be >= 0, got {lambda_max}")
+        self.lambda_max = float(lambda_max)
+        self.lambda_ramp = int(lambda_ramp if lambda_ramp is not None else max(1, steps // 2))
+        return self.train_on({"faces": {"x": x, "y": y}}, steps, **kw)
