@@ -219,6 +219,7 @@ def fit(
                 "history": history.state_dict(),
                 "step": step,
                 "config": dict(model.config),
+                "class": type(model).__name__,
             },
             ckpt_path,
         )

@@ -76,7 +76,10 @@ def safe_load(path: str | os.PathLike[str], map_location: str | torch.device = "
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # a text file, a truncated file, a pickle of arbitrary objects
+        raise ValueError(f"{path} is not a readable sepviz checkpoint: {error}") from error
 
 
 def check_images(images: torch.Tensor, name: str = "images", size: int | None = None) -> None:
@@ -93,6 +96,8 @@ def check_images(images: torch.Tensor, name: str = "images", size: int | None = 
         raise ValueError(
             f"{name} must be {size}x{size} for this model, got {tuple(images.shape[-2:])}"
         )
+    if not torch.isfinite(images).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
     lo, hi = float(images.min()), float(images.max())
     if lo < -1e-4 or hi > 1 + 1e-4:
         raise ValueError(f"{name} must lie in [0, 1], got values in [{lo:.3f}, {hi:.3f}]")

@@ -112,11 +112,15 @@ class SepvizModel(nn.Module):
 
         Also accepts a training checkpoint (``last.pt`` written by :func:`sepviz.train.fit`).
         """
+        import sepviz.models
+
         state = safe_load(path, map_location)
-        if "state_dict" not in state and "model" not in state:
+        if not isinstance(state, dict) or not ("state_dict" in state or "model" in state):
             raise ValueError(f"{path} is not a sepviz model file (no state_dict)")
         name = state.get("class", cls.__name__)
-        klass = cls if cls is not SepvizModel else SepvizModel.registry[name]
+        if name not in sepviz.models.__all__ or name == "SepvizModel":
+            raise ValueError(f"{path} holds an unknown model class {name!r}")
+        klass = cls if cls is not SepvizModel else getattr(sepviz.models, name)
         if name != klass.__name__:
             raise ValueError(f"{path} holds a {name}, not a {klass.__name__}")
         model = klass(**state["config"])

@@ -76,8 +76,13 @@ class SharedEncoderModel(SepvizModel):
         for name, x in groups.items():
             if isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[0] == 0:
                 raise ValueError(f"no images for {name!r}: every decoder needs training images")
-            self.check(x, f"images[{name!r}]")
-        return self.train_on({n: {"x": groups[n]} for n in self.names}, steps, **kw)
+        checked = {n: self.check(groups[n], f"images[{n!r}]") for n in self.names}
+        return self.train_on({n: {"x": x} for n, x in checked.items()}, steps, **kw)
+
+    def transfer(self, x: torch.Tensor, to: str) -> torch.Tensor:
+        """Faces ``x`` (N, 3, S, S) in [0, 1] decoded by ``decoders[to]``; CPU, same shape."""
+        self._name(to, "to")
+        return self.batched(lambda b: self.decode(self.encode(b), to), self.check(x))
 
 
 class DeepFakes(SharedEncoderModel):
@@ -120,5 +125,4 @@ class DeepFakes(SharedEncoderModel):
     def swap(self, x: torch.Tensor, to: str) -> torch.Tensor:
         """Faces ``x`` decoded by ``decoders[to]``: ``to``'s identity with x's expression and
         light (if the latent is identity-free). (N, 3, S, S) in [0, 1], returned on the CPU."""
-        self._name(to, "to")
-        return self.batched(lambda b: self.decode(self.encode(b), to), self.check(x))
+        return self.transfer(x, to)

@@ -32,6 +32,7 @@ from sepviz.models.base import SepvizModel
 from sepviz.train import History, Optimize
 
 ATTRIBUTES = ("continuous", "categorical")
+ADVERSARIES = ("confusion", "flip")
 CLIP = 5.0
 
 
@@ -85,13 +86,20 @@ class FaderNet(SepvizModel):
         adversary: str = "confusion",
         discriminator_steps: int = 5,
         lr: float = 1e-3,
+        discriminator_lr: float = 1e-3,
     ) -> None:
+        if adversary not in ADVERSARIES:
+            raise ValueError(f"adversary must be one of {ADVERSARIES}, got {adversary!r}")
+        if discriminator_steps < 1:
+            raise ValueError(f"discriminator_steps must be >= 1, got {discriminator_steps}")
         if n_bins < 2:
             raise ValueError(f"n_bins must be >= 2, got {n_bins}")
         if attribute not in ATTRIBUTES:
             raise ValueError(f"attribute must be one of {ATTRIBUTES}, got {attribute!r}")
         if attribute == "categorical" and attribute_dim < 2:
-            raise ValueError(f"a categorical attribute needs attribute_dim >= 2, got {attribute_dim}")
+            raise ValueError(
+                f"a categorical attribute needs attribute_dim >= 2, got {attribute_dim}"
+            )
         super().__init__(
             image_size=image_size,
             attribute_dim=attribute_dim,
@@ -101,6 +109,7 @@ class FaderNet(SepvizModel):
             adversary=adversary,
             discriminator_steps=discriminator_steps,
             lr=lr,
+            discriminator_lr=discriminator_lr,
         )
         self.attribute_dim, self.attribute = attribute_dim, attribute
         # the discriminator's classes: (groups of) `n_classes` logits
@@ -109,7 +118,12 @@ class FaderNet(SepvizModel):
         self.encoder = blocks.encoder(image_size, latent_dim, standardize=True)
         self.decoder = FaderDecoder(image_size, latent_dim, attribute_dim)
         self.latent_discriminator = latent_discriminator(latent_dim, self.n_groups * self.n_classes)
-        self.lambda_max, self.lambda_ramp = 0.0, 1
+        # (lambda_max, lambda_ramp) of the last fit: a buffer, so checkpoints and resume keep it
+        self.register_buffer("lambda_schedule", torch.tensor([0.0, 1.0], dtype=torch.float64))
+        memory = 1024
+        self.register_buffer("z_memory", torch.zeros(memory, latent_dim))
+        self.register_buffer("y_memory", torch.zeros(memory, attribute_dim))
+        self.register_buffer("memory_count", torch.zeros((), dtype=torch.long))
 
     # -- the model --------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -131,11 +145,12 @@ class FaderNet(SepvizModel):
 
         ``y``: a float (every attribute, every face), (attribute_dim,) or (N, attribute_dim).
         Values beyond [-1, 1] exaggerate, as in the paper's interpolations. Returns
-        (N, 3, S, S) in [0, 1] on the device of ``x``.
+        (N, 3, S, S) in [0, 1] on the CPU.
         """
         x = self.check(x)
         y = self._as_y(y, x.shape[0]).to(x.device)
-        return self.decoder(self.encoder(x), y)
+        ys = iter(y.split(256))  # batched() feeds x in chunks of 256, in order
+        return self.batched(lambda b: self.decoder(self.encoder(b), next(ys)), x)
 
     def _as_y(self, y: torch.Tensor | float, n: int, name: str = "y") -> torch.Tensor:
         y = torch.as_tensor(y, dtype=torch.float32)
@@ -156,6 +171,24 @@ class FaderNet(SepvizModel):
         return self.layers_of(self.encoder, self.decoder.blocks)
 
     # -- training ---------------------------------------------------------------------
+    @property
+    def lambda_max(self) -> float:
+        """Final weight of the adversarial loss (set by :meth:`fit`)."""
+        return float(self.lambda_schedule[0])
+
+    @lambda_max.setter
+    def lambda_max(self, value: float) -> None:
+        self.lambda_schedule[0] = float(value)
+
+    @property
+    def lambda_ramp(self) -> int:
+        """Steps over which lambda rises linearly from 0 (set by :meth:`fit`)."""
+        return int(self.lambda_schedule[1])
+
+    @lambda_ramp.setter
+    def lambda_ramp(self, value: int) -> None:
+        self.lambda_schedule[1] = float(value)
+
     def lambda_at(self, step: int) -> float:
         """The adversarial weight at ``step``: ``lambda_max * min(1, step / lambda_ramp)``."""
         return self.lambda_max * min(1.0, step / max(1, self.lambda_ramp))
@@ -166,7 +199,9 @@ class FaderNet(SepvizModel):
         return {
             "autoencoder": torch.optim.Adam(autoencoder, lr=lr, betas=(0.5, 0.999)),
             "latent_discriminator": torch.optim.Adam(
-                self.latent_discriminator.parameters(), lr=lr, betas=(0.5, 0.999)
+                self.latent_discriminator.parameters(),
+                lr=self.config["discriminator_lr"],
+                betas=(0.5, 0.999),
             ),
         }
 
@@ -189,6 +224,18 @@ class FaderNet(SepvizModel):
         # "confusion": cross-entropy to the uniform distribution, lowest at chance level
         return -F.log_softmax(logits, dim=1).mean()
 
+    def _remember(self, z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # The discriminator learns from the latents of the last `memory` samples, not just this
+        # batch: a batch of 64 seen 5 times is overfitted, and the encoder then wins every
+        # step by moving the light code around instead of dropping it (we measured it).
+        n, size = z.shape[0], self.z_memory.shape[0]
+        index = (self.memory_count + torch.arange(n, device=z.device)) % size
+        self.z_memory[index] = z.to(self.z_memory.dtype)
+        self.y_memory[index] = y.to(self.y_memory.dtype)
+        self.memory_count += n
+        filled = int(min(int(self.memory_count), size))
+        return self.z_memory[:filled], self.y_memory[:filled]
+
     def training_step(
         self, batch: dict[str, dict[str, torch.Tensor]], step: int, optimize: Optimize
     ) -> dict[str, Any]:
@@ -197,8 +244,9 @@ class FaderNet(SepvizModel):
         lam = self.lambda_at(step)
         out: dict[str, Any] = {"lambda": lam}
         if self.lambda_max > 0:  # 1. the discriminator learns to read y from z
+            z_seen, y_seen = self._remember(z.detach(), y)
             for _ in range(self.config["discriminator_steps"]):  # cheap: an MLP on z
-                dis_loss = self._discriminator_loss(z.detach(), y, flip=False)
+                dis_loss = self._discriminator_loss(z_seen, y_seen, flip=False)
                 optimize(dis_loss, "latent_discriminator", clip=CLIP)
             out["discriminator"] = dis_loss.detach()
         # 2. the autoencoder reconstructs from (z, y) and E tries to fool the discriminator
@@ -230,13 +278,14 @@ class FaderNet(SepvizModel):
             kw: passed to :func:`sepviz.train.fit` (``batch_size``, ``seed``, ...).
         """
         x = self.check(x)
-        y = self._as_y(y if torch.as_tensor(y).ndim else y, x.shape[0])
+        y = self._as_y(y, x.shape[0])
         if self.attribute == "continuous" and (y.abs() > 1 + 1e-6).any():
             raise ValueError("y must lie in [-1, 1] for a continuous attribute (scale it first)")
-        if self.attribute == "categorical" and not torch.equal(y.sum(1), torch.ones(len(y))):
+        one_hot = ((y == 0) | (y == 1)).all() and torch.equal(y.sum(1), torch.ones(len(y)))
+        if self.attribute == "categorical" and not one_hot:
             raise ValueError("y must be one-hot rows for a categorical attribute")
         if lambda_max < 0:
             raise ValueError(f"lambda_max must be >= 0, got {lambda_max}")
-        self.lambda_max = float(lambda_max)
-        self.lambda_ramp = int(lambda_ramp if lambda_ramp is not None else max(1, steps // 2))
+        self.lambda_max = lambda_max
+        self.lambda_ramp = lambda_ramp if lambda_ramp is not None else max(1, steps // 2)
         return self.train_on({"faces": {"x": x, "y": y}}, steps, **kw)

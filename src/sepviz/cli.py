@@ -1,0 +1,596 @@
+"""The ``sepviz`` command line: train a model on synthetic faces, then swap or relight faces.
+
+Three subcommands::
+
+    sepviz train deepfakes --size 32 --steps 2000 --out run/
+    sepviz swap --model run/model.pt --to B --out swap.png
+    sepviz relight --model run/model.pt --out relight.png --values -1 0 1
+
+``train`` renders synthetic faces (:func:`sepviz.data.synthetic.make_faces`), trains with the
+model's ``fit`` (checkpoints in ``--out``, ``--resume`` continues an interrupted run) and writes
+``model.pt`` and ``history.json``. ``swap`` (DeepFakes) and ``relight`` (FaderNet,
+MultiDecoder) load a ``model.pt`` and save a figure. Mistakes a user can make (a missing model
+file, the wrong kind of model, an unknown identity) print ``sepviz: error: ...`` and exit
+with status 2, as argparse does for a bad flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from sepviz.models.base import SepvizModel
+
+PROG = "sepviz"
+MODELS = ("autoencoder", "deepfakes", "fadernet", "multidecoder")
+DEFAULT_IDENTITIES = ("A", "B")
+DEFAULT_LAMBDA_MAX = 0.05
+DEFAULT_VALUES = (-1.0, -0.5, 0.0, 0.5, 1.0)
+AUTOENCODER_PEOPLE = 8
+MODEL_FILE = "model.pt"
+HISTORY_FILE = "history.json"
+
+
+class CLIError(Exception):
+    """A mistake in the command line or its inputs: reported as ``sepviz: error: ...``."""
+
+
+# -- argument types --------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _image_size(text: str) -> int:
+    """argparse type: a power of two >= 16 (the sides the renderer and models accept)."""
+    value = _positive_int(text)
+    if value < 16 or value & (value - 1):
+        raise argparse.ArgumentTypeError(
+            f"expected a power of two >= 16 (32, 64, ...), got {value}"
+        )
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    """argparse type: a finite float >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    """argparse type: a finite float."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return value
+
+
+# -- the parser ------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sepviz`` argument parser with its ``train``, ``swap`` and ``relight`` subcommands."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Train face models on synthetic faces with known factors, then swap identities "
+            "(DeepFakes) or relight faces (FaderNet, MultiDecoder)."
+        ),
+        epilog="Run 'sepviz COMMAND --help' for the flags of each command.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_train(commands)
+    _add_swap(commands)
+    _add_relight(commands)
+    return parser
+
+
+def _add_train(commands: Any) -> None:
+    p = commands.add_parser(
+        "train",
+        help="train a model on synthetic faces and save it",
+        description=(
+            "Render synthetic faces, train a model on them and write OUT/model.pt, "
+            "OUT/history.json and the checkpoint OUT/last.pt. deepfakes: one image group and "
+            "one decoder per --identities person; fadernet: attribute y = light azimuth / 60 "
+            "in [-1, 1]; multidecoder: one decoder per light class (left, centre, right); "
+            f"autoencoder: {AUTOENCODER_PEOPLE} random people."
+        ),
+    )
+    p.add_argument("model", choices=MODELS, help="which model to train")
+    p.add_argument(
+        "--size",
+        type=_image_size,
+        default=32,
+        help="side of the square faces in pixels, a power of two >= 16 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=2000,
+        help="optimisation steps in total; a resumed run continues up to this number "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--n-faces",
+        type=_positive_int,
+        default=4000,
+        help="synthetic faces rendered for training, in total (deepfakes splits them evenly "
+        "between the identities) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--latent-dim",
+        type=_positive_int,
+        default=64,
+        help="length of the latent vector z (default: %(default)s)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=64,
+        help="images drawn per step (deepfakes and multidecoder: per identity / class) "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the faces, the initial weights and every batch draw (default: %(default)s)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("run"),
+        help="output folder for model.pt, history.json and the checkpoint last.pt "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--identities",
+        nargs="+",
+        metavar="NAME",
+        default=None,
+        help="deepfakes only: the synthetic people, one decoder each, from the named persons "
+        f"A to E (default: {' '.join(DEFAULT_IDENTITIES)})",
+    )
+    p.add_argument(
+        "--lambda-max",
+        type=_non_negative_float,
+        default=None,
+        help="fadernet only: final weight of the adversarial latent loss, ramped up from 0 "
+        f"over the first half of training; 0 trains a plain conditional autoencoder "
+        f"(default: {DEFAULT_LAMBDA_MAX})",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/last.pt if it exists (same model flags needed) instead of "
+        "starting over",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=_positive_int,
+        default=500,
+        help="write the checkpoint OUT/last.pt every this many steps (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="hide the progress bar (for logs and scripts)",
+    )
+    p.set_defaults(func=cmd_train)
+
+
+def _add_swap(commands: Any) -> None:
+    p = commands.add_parser(
+        "swap",
+        help="swap faces to another identity with a trained DeepFakes model",
+        description=(
+            "Encode faces of one identity with a DeepFakes model and decode them with the "
+            "decoder of another; save a figure with the inputs in the top row and the swapped "
+            "faces below."
+        ),
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        help="a DeepFakes model file written by 'sepviz train deepfakes' (OUT/model.pt; a "
+        "folder means FOLDER/model.pt)",
+    )
+    p.add_argument(
+        "--to", required=True, metavar="NAME", help="identity whose decoder draws the faces"
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        metavar="NAME",
+        default=None,
+        help="identity of the synthetic input faces (default: the model's first identity "
+        "other than --to); ignored with --input",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("swap.png"),
+        help="where to save the figure; the ending picks the format (default: %(default)s)",
+    )
+    p.add_argument(
+        "--input",
+        type=Path,
+        metavar="FOLDER",
+        default=None,
+        help="a folder of your own face images to swap instead of synthetic faces; they are "
+        "centre-cropped and resized to the model's size (best aligned, like the training faces)",
+    )
+    p.add_argument(
+        "--n", type=_positive_int, default=8, help="number of faces to swap (default: %(default)s)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="seed of the synthetic input faces; differs from the training seed 0 so the faces "
+        "are new to the model (default: %(default)s)",
+    )
+    p.set_defaults(func=cmd_swap)
+
+
+def _add_relight(commands: Any) -> None:
+    p = commands.add_parser(
+        "relight",
+        help="relight faces with a trained FaderNet or MultiDecoder model",
+        description=(
+            "Relight faces and save a grid: one row per input face, the input first, then "
+            "one column per light value (FaderNet: the attribute y) or per light class "
+            "(MultiDecoder: each class's decoder)."
+        ),
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        help="a FaderNet or MultiDecoder model file written by 'sepviz train' (OUT/model.pt; "
+        "a folder means FOLDER/model.pt)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("relight.png"),
+        help="where to save the figure; the ending picks the format (default: %(default)s)",
+    )
+    p.add_argument(
+        "--values",
+        type=_finite_float,
+        nargs="+",
+        metavar="Y",
+        default=None,
+        help="FaderNet only: the light values y, one column each; -1 = light from the "
+        "image's left, 0 = front, 1 = right, beyond exaggerates "
+        f"(default: {' '.join(f'{v:g}' for v in DEFAULT_VALUES)})",
+    )
+    p.add_argument(
+        "--n",
+        type=_positive_int,
+        default=6,
+        help="number of faces, one row each (default: %(default)s)",
+    )
+    p.add_argument(
+        "--input",
+        type=Path,
+        metavar="FOLDER",
+        default=None,
+        help="a folder of your own face images to relight instead of synthetic faces; they "
+        "are centre-cropped and resized to the model's size",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="seed of the synthetic input faces (random people, expressions and lights) "
+        "(default: %(default)s)",
+    )
+    p.set_defaults(func=cmd_relight)
+
+
+# -- train -----------------------------------------------------------------------------------
+def _training_data(args: argparse.Namespace) -> tuple[SepvizModel, tuple[Any, ...]]:
+    """The model to train and the positional arguments of its ``fit`` (before ``steps``)."""
+    from sepviz.data.synthetic import LIGHT_CLASSES, PERSONS, make_faces
+    from sepviz.models import AutoEncoder, DeepFakes, FaderNet, MultiDecoder
+
+    size, n, latent = args.size, args.n_faces, args.latent_dim
+    if args.model == "deepfakes":
+        names = list(args.identities or DEFAULT_IDENTITIES)
+        unknown = [name for name in names if name not in PERSONS]
+        if unknown:
+            raise CLIError(
+                f"unknown identities {unknown}; the synthetic persons are {sorted(PERSONS)}"
+            )
+        if len(set(names)) != len(names):
+            raise CLIError(f"--identities must be different people, got {names}")
+        if n < len(names):
+            raise CLIError(f"--n-faces {n} is less than one face per identity ({len(names)})")
+        faces = make_faces(n, size, identities=names, seed=args.seed)
+        person = faces.factors["identity"]  # face i is names[i % k]
+        groups = {name: faces.images[person == k] for k, name in enumerate(names)}
+        return DeepFakes(names, image_size=size, latent_dim=latent), (groups,)
+    if args.model == "fadernet":
+        faces = make_faces(n, size, identities=AUTOENCODER_PEOPLE, seed=args.seed)
+        y = (faces.factors["azimuth"] / 60.0).clamp(-1, 1)[:, None]
+        model = FaderNet(image_size=size, attribute_dim=1, latent_dim=latent)
+        return model, (faces.images, y)
+    if args.model == "multidecoder":
+        faces = make_faces(n, size, identities=AUTOENCODER_PEOPLE, seed=args.seed)
+        labels = faces.factors["light_class"]
+        empty = [c for k, c in enumerate(LIGHT_CLASSES) if not bool((labels == k).any())]
+        if empty:
+            raise CLIError(
+                f"no training faces lit from {empty} among --n-faces {n}; render more faces"
+            )
+        model = MultiDecoder(LIGHT_CLASSES, image_size=size, latent_dim=latent)
+        return model, (faces.images, labels)
+    faces = make_faces(n, size, identities=AUTOENCODER_PEOPLE, seed=args.seed)
+    return AutoEncoder(image_size=size, latent_dim=latent), (faces.images,)
+
+
+def _check_resume(model: SepvizModel, out: Path) -> None:
+    """Refuse to resume from a checkpoint of a different model (its weights would not fit)."""
+    from sepviz.train import CHECKPOINT_NAME
+    from sepviz.utils import safe_load
+
+    path = out / CHECKPOINT_NAME
+    if not path.is_file():
+        return
+    try:
+        saved = safe_load(path).get("config")
+    except Exception as error:  # a truncated or foreign file
+        raise CLIError(f"cannot read the checkpoint {path} to resume from: {error}") from None
+    if saved is not None and dict(saved) != dict(model.config):
+        raise CLIError(
+            f"{path} was trained with {saved}, not {model.config}; use the same flags to "
+            "--resume, or another --out to start over"
+        )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``sepviz train``: render faces, fit the model, save model.pt and history.json."""
+    from sepviz.train import CHECKPOINT_NAME
+    from sepviz.utils import seed_everything
+
+    if args.identities is not None and args.model != "deepfakes":
+        raise CLIError(f"--identities applies to deepfakes only, not {args.model}")
+    if args.lambda_max is not None and args.model != "fadernet":
+        raise CLIError(f"--lambda-max applies to fadernet only, not {args.model}")
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} exists and is not a folder")
+
+    seed_everything(args.seed)  # the initial weights
+    model, data = _training_data(args)
+    if args.resume:
+        _check_resume(model, out)
+    elif (out / CHECKPOINT_NAME).exists():
+        print(
+            f"{PROG}: note: starting over; {out / CHECKPOINT_NAME} will be overwritten "
+            "(pass --resume to continue it)",
+            file=sys.stderr,
+        )
+    fit_kwargs: dict[str, Any] = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "checkpoint_dir": out,
+        "checkpoint_every": args.checkpoint_every,
+        "resume": args.resume,
+        "progress": args.progress,
+    }
+    if args.model == "fadernet":
+        lambda_max = args.lambda_max if args.lambda_max is not None else DEFAULT_LAMBDA_MAX
+        fit_kwargs["lambda_max"] = lambda_max
+    history = model.fit(*data, **fit_kwargs)
+
+    model_path = model.save(out / MODEL_FILE)
+    history_path = out / HISTORY_FILE
+    history_path.write_text(json.dumps(history.state_dict(), indent=1) + "\n")
+    last = ", ".join(f"{name} {values[-1]:.4g}" for name, values in history.losses.items())
+    print(
+        f"{type(model).__name__}: {model.n_parameters():,} parameters, {args.steps} steps in "
+        f"{history.seconds:.1f} s; last losses: {last or 'none'}; saved {model_path}"
+    )
+    return 0
+
+
+# -- swap and relight ------------------------------------------------------------------------
+def load_model(path: Path) -> SepvizModel:
+    """Load a model file (or ``FOLDER/model.pt``); a :class:`CLIError` says what is wrong."""
+    from sepviz.models.base import SepvizModel
+    from sepviz.utils import safe_load
+
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.is_file():
+        raise CLIError(f"no model file at {path} (train one with 'sepviz train')")
+    try:
+        state = safe_load(path)
+    except Exception as error:  # not a torch file, truncated, or pickled objects
+        raise CLIError(f"{path} is not a sepviz model file: {error}") from None
+    if not isinstance(state, dict) or ("state_dict" not in state and "model" not in state):
+        raise CLIError(f"{path} is not a sepviz model file (no weights in it)")
+    name = state.get("class") or _class_from_config(state.get("config") or {})
+    klass = _model_class(name)
+    if klass is None:
+        raise CLIError(f"{path} holds a {name}, which this version of sepviz does not know")
+    try:
+        model = klass.load(path)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise CLIError(f"cannot load {path}: {error}") from None
+    assert isinstance(model, SepvizModel)
+    return model
+
+
+def _class_from_config(config: dict[str, Any]) -> str:
+    """The model class a training checkpoint (``last.pt``, which has no class name) came from."""
+    if "identities" in config:
+        return "DeepFakes"
+    if "classes" in config:
+        return "MultiDecoder"
+    if "attribute" in config:
+        return "FaderNet"
+    return "AutoEncoder"
+
+
+def _model_class(name: str) -> type[SepvizModel] | None:
+    """The model class called ``name`` (``"DeepFakes"``, ...), or ``None`` if there is none."""
+    import sepviz.models
+
+    if name in sepviz.models.__all__ and name != "SepvizModel":
+        return getattr(sepviz.models, name)
+    return None
+
+
+def _input_images(folder: Path, size: int, n: int) -> torch.Tensor:
+    """The first ``n`` images of ``folder`` (sorted by name), as (n, 3, size, size)."""
+    from sepviz.data.real import load_folder
+
+    if not folder.exists():
+        raise CLIError(f"--input {folder} does not exist")
+    faces = load_folder(folder, size=size, pseudo_labels=False)
+    return faces.images[:n]
+
+
+def _save(fig: Any, out: Path) -> Path:
+    """Save a matplotlib figure to ``out`` (creating its folder) and close it."""
+    import matplotlib.pyplot as plt
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(out, dpi=120, bbox_inches="tight")
+    except ValueError as error:  # e.g. an unknown file ending
+        raise CLIError(f"cannot save the figure to {out}: {error}") from None
+    finally:
+        plt.close(fig)
+    return out
+
+
+def cmd_swap(args: argparse.Namespace) -> int:
+    """``sepviz swap``: inputs in the top row, the same faces swapped to ``--to`` below."""
+    import torch
+
+    from sepviz.data.synthetic import PERSONS, make_faces
+    from sepviz.models.deepfakes import DeepFakes
+    from sepviz.viz import image_grid
+
+    model = load_model(args.model)
+    if not isinstance(model, DeepFakes):
+        raise CLIError(
+            f"swap needs a DeepFakes model, but {args.model} holds a {type(model).__name__}; "
+            "train one with 'sepviz train deepfakes'"
+        )
+    names = model.identities
+    if args.to not in names:
+        raise CLIError(f"--to {args.to!r} is not an identity of this model; it has {names}")
+    if args.input is not None:
+        x = _input_images(args.input, model.image_size, args.n)
+        source = args.input.name or str(args.input)
+    else:
+        others = [name for name in names if name != args.to]
+        source = args.source if args.source is not None else (others or names)[0]
+        if source not in PERSONS:
+            raise CLIError(
+                f"no synthetic faces for {source!r} (the persons are {sorted(PERSONS)}); "
+                "pass --from NAME or --input FOLDER"
+            )
+        x = make_faces(args.n, model.image_size, identities=[source], seed=args.seed).images
+    swapped = model.swap(x, args.to)
+    fig = image_grid(
+        torch.stack([x, swapped]),
+        row_labels=[f"input ({source})", f"as {args.to}"],
+        title=f"DeepFakes swap: {source} -> {args.to}",
+    )
+    print(f"saved {_save(fig, args.out)}")
+    return 0
+
+
+def cmd_relight(args: argparse.Namespace) -> int:
+    """``sepviz relight``: one row per face; columns are light values or light classes."""
+    from sepviz.data.synthetic import make_faces
+    from sepviz.models.fadernet import FaderNet
+    from sepviz.models.multidecoder import MultiDecoder
+    from sepviz.probes import decoder_swap_grid, relight_grid
+    from sepviz.viz import swap_grid
+
+    model = load_model(args.model)
+    if not isinstance(model, (FaderNet, MultiDecoder)):
+        raise CLIError(
+            f"relight needs a FaderNet or MultiDecoder model, but {args.model} holds a "
+            f"{type(model).__name__}; train one with 'sepviz train fadernet' or "
+            "'sepviz train multidecoder'"
+        )
+    if isinstance(model, MultiDecoder) and args.values is not None:
+        raise CLIError(
+            f"--values applies to FaderNet only; a MultiDecoder relights to its classes "
+            f"{model.classes}"
+        )
+    if args.input is not None:
+        x = _input_images(args.input, model.image_size, args.n)
+        rows = None
+    else:
+        faces = make_faces(args.n, model.image_size, identities=args.n, seed=args.seed)
+        x = faces.images
+        rows = [f"az {float(a):+.0f}°" for a in faces.factors["azimuth"]]
+    if isinstance(model, FaderNet):
+        values = list(args.values if args.values is not None else DEFAULT_VALUES)
+        grid = relight_grid(model, x, values)
+        columns = [f"y = {v:g}" for v in values]
+        title = "FaderNet relight: each face with the light value y"
+    else:
+        grid = decoder_swap_grid(model, x)
+        columns = list(model.classes)
+        title = "MultiDecoder relight: each face decoded by each light class's decoder"
+    fig = swap_grid(grid, inputs=x, col_labels=columns, row_labels=rows, title=title)
+    print(f"saved {_save(fig, args.out)}")
+    return 0
+
+
+# -- entry point -----------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``sepviz`` command line on ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns the exit status: 0 on success, 2 for a user error (printed as
+    ``sepviz: error: ...``), 130 when interrupted. ``--help`` and flags that argparse rejects
+    raise ``SystemExit`` as usual (status 0 and 2).
+    """
+    args = build_parser().parse_args(None if argv is None else list(argv))
+    try:
+        return int(args.func(args))
+    except (CLIError, ValueError, FileNotFoundError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        hint = " (rerun with --resume to continue)" if args.command == "train" else ""
+        print(f"{PROG}: interrupted{hint}", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
