@@ -412,6 +412,7 @@ def make_faces(
     elevation_range: tuple[float, float] = ELEVATION_RANGE,
     expression: torch.Tensor | Sequence[float] | None = None,
     light: torch.Tensor | Sequence[float] | None = None,
+    azimuths: Sequence[float] | torch.Tensor | None = None,
 ) -> FaceSet:
     """Render ``n`` faces of a few people under random expressions and lights.
 
@@ -426,6 +427,9 @@ def make_faces(
         azimuth_range, elevation_range: ranges of the random lights (degrees).
         expression: ``None`` for random expressions, or a fixed (3,) (or (n, 3)) expression.
         light: ``None`` for random lights, or a fixed (2,) (or (n, 2)) light.
+        azimuths: a few fixed light positions (degrees), e.g. :func:`class_azimuths`: each
+            face's azimuth is drawn uniformly from them (a studio with fixed lamps, like
+            Extended Yale B), its elevation stays random.
 
     Returns:
         A :class:`~sepviz.data.FaceSet`: images (n, 3, size, size) float32 in [0, 1]; factors:
@@ -445,6 +449,12 @@ def make_faces(
     )
     if light is None:
         lit = random_lights(n, g, azimuth_range, elevation_range)
+        if azimuths is not None:
+            choices = torch.as_tensor(azimuths, dtype=torch.float32).flatten()
+            if choices.numel() == 0:
+                raise ValueError("azimuths is empty: give at least one azimuth in degrees")
+            _check_range(choices.view(-1, 1), "azimuths", LIGHT_FACTORS[:1], *AZIMUTH_RANGE)
+            lit[:, 0] = choices[torch.randint(len(choices), (n,), generator=g)]
     else:
         lit = _fixed(light, "light", 2, n)
     images = render(ident, expr, lit, size)

@@ -15,6 +15,7 @@ _WHERE = {
     "DeepFakes": "deepfakes",
     "FaderNet": "fadernet",
     "MultiDecoder": "multidecoder",
+    "PCA": "pca",
 }
 
 __all__ = list(_WHERE)
