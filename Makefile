@@ -23,9 +23,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
+# The chapters' kernels draw with matplotlib's inline backend (Agg would drop every figure).
+BOOK_ENV := TQDM_DISABLE=1 MPLBACKEND=module://matplotlib_inline.backend_inline
+
 book: $(STAMP)
 	# TQDM_DISABLE: progress bars are for people; the published pages do not need them.
-	TQDM_DISABLE=1 $(VENV)/bin/jupyter-book build . -W --keep-going
+	$(BOOK_ENV) $(VENV)/bin/jupyter-book build . -W --keep-going
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -227,13 +227,15 @@ def fit(
     optimize = Optimize(optimizers, scaler)
     model.train()
     begin = time.perf_counter()
+    # `disable` is passed only to switch the bar off: otherwise tqdm reads TQDM_DISABLE itself
+    # (the book build sets it), which an explicit disable=False would override.
     bar: Iterator[int] = tqdm(
         range(start, steps),
         initial=start,
         total=steps,
-        disable=not progress,
         desc=type(model).__name__,
         leave=False,
+        **({} if progress else {"disable": True}),
     )
     for step in bar:
         torch.manual_seed(_step_seed(seed, step))

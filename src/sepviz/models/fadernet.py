@@ -265,7 +265,7 @@ class FaderNet(SepvizModel):
         x: torch.Tensor,
         y: torch.Tensor,
         steps: int = 2000,
-        lambda_max: float = 0.05,
+        lambda_max: float = 0.1,
         lambda_ramp: int | None = None,
         **kw: Any,
     ) -> History:

@@ -1,0 +1,88 @@
+"""What a model costs: parameters, training memory, training time, FLOPs of a step.
+
+Memory is counted, not sampled, so it means the same on a CPU and a GPU: the weights, their
+gradients and Adam's two moments (4 numbers per parameter), plus the activations that
+autograd saves for the backward pass of one training step (recorded with
+``torch.autograd.graph.saved_tensors_hooks``, each storage counted once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from sepviz.train import Optimize
+
+
+@dataclass
+class TrainingMemory:
+    """Bytes of one training step: ``weights`` + ``gradients`` + ``optimizer`` + ``activations``."""
+
+    weights: int
+    gradients: int
+    optimizer: int
+    activations: int
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.gradients + self.optimizer + self.activations
+
+    def __str__(self) -> str:
+        mib = 2.0**20
+        return (
+            f"{self.total / mib:.1f} MiB (weights {self.weights / mib:.1f}, gradients "
+            f"{self.gradients / mib:.1f}, Adam {self.optimizer / mib:.1f}, activations "
+            f"{self.activations / mib:.1f})"
+        )
+
+
+class _NoStep(Optimize):
+    """An ``Optimize`` that back-propagates but leaves the weights alone."""
+
+    def __init__(self) -> None:
+        super().__init__({}, None)
+
+    def __call__(self, loss: torch.Tensor, name: str, clip: float | None = None) -> None:
+        loss.backward()
+
+
+def training_memory(
+    model: nn.Module, batch: Mapping[str, Mapping[str, torch.Tensor]]
+) -> TrainingMemory:
+    """Memory of one ``model.training_step(batch)``: see the module docstring.
+
+    Args:
+        model: a sepviz model (``training_step``, ``configure_optimizers``).
+        batch: what :func:`sepviz.train.fit` would feed it, e.g. ``{"faces": {"x": x}}``
+            (stream name -> tensors, on the model's device).
+
+    The model is left as it was: no optimizer step is taken, gradients are cleared and the
+    buffers (BatchNorm statistics, FaderNet's latent memory) are put back.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    weight_bytes = sum(p.numel() * p.element_size() for p in params)
+    seen: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        seen[storage.data_ptr()] = max(seen.get(storage.data_ptr(), 0), storage.nbytes())
+        return t
+
+    weight_ptrs = {p.untyped_storage().data_ptr() for p in params}
+    buffers = {name: b.clone() for name, b in model.named_buffers()}  # BatchNorm statistics..
+    was_training = model.training
+    model.train()
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model.training_step(batch, 0, _NoStep())
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+        with torch.no_grad():
+            for name, b in model.named_buffers():
+                b.copy_(buffers[name])
+    activations = sum(n for ptr, n in seen.items() if ptr not in weight_ptrs)
+    return TrainingMemory(weight_bytes, weight_bytes, 2 * weight_bytes, activations)
