@@ -56,3 +56,22 @@ def test_fadernet_memory_counts_its_step_and_restores_its_buffers() -> None:
     )
     assert memory.activations > 0
     assert torch.equal(model.memory_count, count)
+
+
+class TwoSteps(nn.Module):
+    """Two separate graphs, one after the other: the second starts after the first is freed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Linear(100, 10, bias=False)
+
+    def training_step(self, batch: dict, step: int, optimize: Optimize) -> dict:
+        for _ in range(2):
+            optimize(self.w(batch["s"]["x"] * 2).pow(2).sum(), "w")
+        return {}
+
+
+def test_memory_is_the_peak_not_the_sum_of_sequential_graphs() -> None:
+    one = training_memory(Linear(), {"s": {"x": torch.randn(32, 100)}})
+    two = training_memory(TwoSteps(), {"s": {"x": torch.randn(32, 100)}})
+    assert two.activations == one.activations  # each graph holds (2x) and its output, in turn

@@ -1,13 +1,15 @@
 """What a model costs: parameters, training memory, training time, FLOPs of a step.
 
 Memory is counted, not sampled, so it means the same on a CPU and a GPU: the weights, their
-gradients and Adam's two moments (4 numbers per parameter), plus the activations that
-autograd saves for the backward pass of one training step (recorded with
-``torch.autograd.graph.saved_tensors_hooks``, each storage counted once).
+gradients and Adam's two moments (4 numbers per parameter), plus the peak of the activations that
+autograd holds for backward passes during one training step (recorded with
+``torch.autograd.graph.saved_tensors_hooks``, each storage counted once, released when its
+graph is freed).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -64,14 +66,31 @@ def training_memory(
     """
     params = [p for p in model.parameters() if p.requires_grad]
     weight_bytes = sum(p.numel() * p.element_size() for p in params)
-    seen: dict[int, int] = {}
+    weight_ptrs = {p.untyped_storage().data_ptr() for p in params}
+    live: dict[int, list[int]] = {}  # storage -> [bytes, saved tensors still holding it]
+    total, peak = 0, 0
+
+    def release(ptr: int) -> None:
+        nonlocal total
+        live[ptr][1] -= 1
+        if live[ptr][1] == 0:
+            total -= live.pop(ptr)[0]
 
     def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        seen[storage.data_ptr()] = max(seen.get(storage.data_ptr(), 0), storage.nbytes())
+        # Count each storage once while any saved tensor holds it; autograd drops the saved
+        # tensors of a graph after its backward pass, and the finalizer then releases them.
+        nonlocal total, peak
+        ptr = t.untyped_storage().data_ptr()
+        if ptr in weight_ptrs:
+            return t
+        if ptr not in live:
+            live[ptr] = [t.untyped_storage().nbytes(), 0]
+            total += live[ptr][0]
+        live[ptr][1] += 1
+        peak = max(peak, total)
+        weakref.finalize(t, release, ptr)
         return t
 
-    weight_ptrs = {p.untyped_storage().data_ptr() for p in params}
     buffers = {name: b.clone() for name, b in model.named_buffers()}  # BatchNorm statistics..
     was_training = model.training
     model.train()
@@ -84,5 +103,4 @@ def training_memory(
         with torch.no_grad():
             for name, b in model.named_buffers():
                 b.copy_(buffers[name])
-    activations = sum(n for ptr, n in seen.items() if ptr not in weight_ptrs)
-    return TrainingMemory(weight_bytes, weight_bytes, 2 * weight_bytes, activations)
+    return TrainingMemory(weight_bytes, weight_bytes, 2 * weight_bytes, peak)

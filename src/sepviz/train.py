@@ -15,6 +15,7 @@ uninterrupted run drew, and ends with the same weights on CPU.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -227,15 +228,16 @@ def fit(
     optimize = Optimize(optimizers, scaler)
     model.train()
     begin = time.perf_counter()
-    # `disable` is passed only to switch the bar off: otherwise tqdm reads TQDM_DISABLE itself
-    # (the book build sets it), which an explicit disable=False would override.
+    # TQDM_DISABLE=1 (the book build sets it) switches the bar off: tqdm.notebook, which
+    # tqdm.auto picks in a kernel, does not read the variable itself.
+    quiet = os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes")
     bar: Iterator[int] = tqdm(
         range(start, steps),
         initial=start,
         total=steps,
         desc=type(model).__name__,
         leave=False,
-        **({} if progress else {"disable": True}),
+        disable=quiet or not progress,
     )
     for step in bar:
         torch.manual_seed(_step_seed(seed, step))
