@@ -1,4 +1,4 @@
-"""What a model costs: parameters, training memory, training time, FLOPs of a step.
+"""What a model costs in memory: the weights, their training state and the activations of a step.
 
 Memory is counted, not sampled, so it means the same on a CPU and a GPU: the weights, their
 gradients and Adam's two moments (4 numbers per parameter), plus the peak of the activations that

@@ -1,0 +1,318 @@
+"""Relighting real faces (chapter 8): light-safe augmentation, light models, light checks.
+
+Real photo sets are small and have no light labels, so the light label is the left/right
+luminance pseudo-label of :func:`sepviz.data.real.lighting_pseudo_label`, and the set is
+doubled with mirror images. A mirror image turns light from the left into light from the
+right, so every flip here flips the light label with it (FaderNetworks' official code flips
+images without touching the label, which would teach a light model that light has no side).
+
+* :func:`flip_with_light`, :func:`with_flips`, :func:`flip_light_class`: the augmentation.
+* :func:`light_target`: a pseudo-label score rescaled to a FaderNet's y in [-1, 1].
+* :func:`fit_light_fader`, :func:`fit_light_multidecoder`: train on flip-augmented faces.
+* :func:`measured_light`, :func:`rises`, :func:`monotone_fraction`: does a relight move the
+  measured light the way it was asked to?
+* :func:`closer_to_input`: is a relit face still nearer its input than any other training
+  face (a small model trained on few faces may just paste a face it memorised)?
+
+Nothing here swaps identities: these are relighting and probing tools.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from sepviz.data.real import lighting_pseudo_label
+from sepviz.models import FaderNet, MultiDecoder
+from sepviz.utils import check_images
+
+__all__ = [
+    "closer_to_input",
+    "fit_light_fader",
+    "fit_light_multidecoder",
+    "flip_light_class",
+    "flip_with_light",
+    "light_target",
+    "measured_light",
+    "monotone_fraction",
+    "rises",
+    "with_flips",
+]
+
+LIGHT_NAMES = ("left", "centre", "right")
+"""Decoder names of :func:`fit_light_multidecoder`, in ``light_class`` order."""
+
+
+def _check_light(light: torch.Tensor, n: int, name: str = "light") -> torch.Tensor:
+    light = torch.as_tensor(light)
+    if light.ndim == 2 and light.shape[1] == 1:
+        light = light[:, 0]
+    if light.ndim != 1 or light.shape[0] != n:
+        raise ValueError(
+            f"{name} must have shape ({n},) (one value per image), got {tuple(light.shape)}"
+        )
+    if not light.is_floating_point():
+        raise ValueError(f"{name} must be float (a signed light score), got dtype {light.dtype}")
+    if not torch.isfinite(light).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return light
+
+
+def flip_with_light(images: torch.Tensor, light: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mirror faces left-right and flip their light label with them.
+
+    Args:
+        images: (N, 3, H, W) float in [0, 1].
+        light: (N,) (or (N, 1)) float signed light: a pseudo-label score, a y in [-1, 1] or an
+            azimuth in degrees; negative = light from the image's left.
+
+    Returns:
+        ``(mirrored, -light)``: (N, 3, H, W) mirrored images and (N,) negated light, same
+        dtypes. For :func:`~sepviz.data.real.lighting_pseudo_label` the negation is exact: the
+        score of a mirrored image is minus the score of the image.
+    """
+    check_images(images)
+    light = _check_light(light, images.shape[0])
+    return images.flip(-1), -light
+
+
+def with_flips(images: torch.Tensor, light: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The faces followed by their mirror images (light flipped): 2N faces, 2N lights.
+
+    Same arguments as :func:`flip_with_light`. Image ``i + N`` is the mirror of image ``i``.
+    """
+    mirrored, flipped = flip_with_light(images, light)
+    light = _check_light(light, images.shape[0])
+    return torch.cat([images, mirrored]), torch.cat([light, flipped])
+
+
+def flip_light_class(classes: torch.Tensor, n_classes: int = 3) -> torch.Tensor:
+    """The light class of mirrored faces: class ``k`` becomes ``n_classes - 1 - k``.
+
+    (0 left <-> 2 right, 1 centre stays, for 3 classes.) ``classes``: (N,) int64 in
+    [0, n_classes).
+    """
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    classes = torch.as_tensor(classes)
+    if classes.is_floating_point() or classes.ndim != 1:
+        raise ValueError(f"classes must be (N,) ints, got {tuple(classes.shape)} {classes.dtype}")
+    if len(classes) and (classes.min() < 0 or classes.max() >= n_classes):
+        raise ValueError(f"classes must lie in [0, {n_classes}), got {classes.unique().tolist()}")
+    return n_classes - 1 - classes
+
+
+def light_target(score: torch.Tensor, scale: float | None = None) -> tuple[torch.Tensor, float]:
+    """A FaderNet attribute y from a signed light score: ``y = clamp(score / scale, -1, 1)``.
+
+    Args:
+        score: (N,) float, e.g. the pseudo-label score (in [-1, 1], but real faces stay
+            within about +-0.4).
+        scale: the score that maps to y = +-1; default the largest ``|score|``, so the most
+            side-lit face of the set is y = +-1 and nothing is clipped.
+
+    Returns:
+        ``(y, scale)``: (N, 1) float32 in [-1, 1] and the scale used (keep it to turn y back
+        into a score: ``score = y * scale``).
+    """
+    score = _check_light(score, len(torch.as_tensor(score)), "score").float()
+    if scale is None:
+        scale = float(score.abs().max())
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0 (is every score 0?), got {scale!r}")
+    return (score / scale).clamp(-1, 1)[:, None], float(scale)
+
+
+def fit_light_fader(
+    images: torch.Tensor,
+    y: torch.Tensor,
+    steps: int = 600,
+    lambda_max: float = 0.01,
+    flips: bool = True,
+    seed: int = 0,
+    batch_size: int = 32,
+    n_bins: int = 4,
+    discriminator_steps: int = 1,
+    latent_dim: int = 64,
+    **fit_kwargs: Any,
+) -> FaderNet:
+    """A continuous-light :class:`~sepviz.models.FaderNet` trained on (flip-augmented) faces.
+
+    Args:
+        images: (N, 3, S, S) float in [0, 1], S a power of two >= 16.
+        y: (N,) or (N, 1) light in [-1, 1] (e.g. :func:`light_target`), negative = light from
+            the image's left.
+        steps: training steps.
+        lambda_max: adversary weight (0: the control, a plain conditional autoencoder).
+        flips: train on :func:`with_flips` (2N faces, light flipped with the image).
+        seed: seeds the weights and the batches.
+        batch_size, n_bins, discriminator_steps, latent_dim: see ``FaderNet`` / ``fit``. The
+            defaults suit about a hundred faces: few bins and one discriminator step per
+            step, so the discriminator memorises less.
+        fit_kwargs: passed to ``FaderNet.fit`` (``progress``, ``lambda_ramp``, ...).
+
+    Returns:
+        The trained model in eval mode; ``model.history`` holds its training History.
+    """
+    check_images(images)
+    y = _check_light(y, images.shape[0], "y")
+    if (y.abs() > 1 + 1e-6).any():
+        raise ValueError("y must lie in [-1, 1] (rescale it with light_target)")
+    x, y = with_flips(images, y) if flips else (images, y)
+    torch.manual_seed(seed)
+    model = FaderNet(
+        image_size=images.shape[-1],
+        attribute_dim=1,
+        latent_dim=latent_dim,
+        n_bins=n_bins,
+        discriminator_steps=discriminator_steps,
+    )
+    model.history = model.fit(
+        x.float(),
+        y.float()[:, None],
+        steps=steps,
+        lambda_max=lambda_max,
+        batch_size=batch_size,
+        seed=seed,
+        **fit_kwargs,
+    )
+    return model
+
+
+def fit_light_multidecoder(
+    images: torch.Tensor,
+    classes: torch.Tensor,
+    steps: int = 600,
+    flips: bool = True,
+    seed: int = 0,
+    batch_size: int = 16,
+    latent_dim: int = 64,
+    **fit_kwargs: Any,
+) -> MultiDecoder:
+    """The blog's idea 2: one decoder per light class (left / centre / right), on real faces.
+
+    Args:
+        images: (N, 3, S, S) float in [0, 1].
+        classes: (N,) int64 light classes in {0, 1, 2} (e.g. pseudo-labels).
+        steps: training steps; each draws ``batch_size`` faces of every class.
+        flips: also train on the mirror images, with class k -> 2 - k (the side classes of
+            real photo sets are small, and a flip turns a left-lit face into a right-lit one).
+        seed: seeds the weights and the batches.
+        fit_kwargs: passed to ``MultiDecoder.fit``.
+
+    Returns:
+        The trained model (decoders ``"left"``, ``"centre"``, ``"right"``) in eval mode;
+        ``model.history`` holds its History.
+
+    Raises:
+        ValueError: a class has no face (a decoder cannot learn from nothing).
+    """
+    check_images(images)
+    classes = torch.as_tensor(classes)
+    flipped = flip_light_class(classes, len(LIGHT_NAMES))
+    x = torch.cat([images, images.flip(-1)]) if flips else images
+    labels = torch.cat([classes, flipped]) if flips else classes
+    counts = torch.bincount(labels, minlength=len(LIGHT_NAMES))
+    if (counts == 0).any():
+        empty = [LIGHT_NAMES[k] for k in range(len(LIGHT_NAMES)) if counts[k] == 0]
+        raise ValueError(f"classes: no face of class {empty}; every decoder needs faces")
+    torch.manual_seed(seed)
+    model = MultiDecoder(LIGHT_NAMES, image_size=images.shape[-1], latent_dim=latent_dim)
+    model.history = model.fit(
+        x.float(), labels, steps=steps, batch_size=batch_size, seed=seed, **fit_kwargs
+    )
+    return model
+
+
+def measured_light(grid: torch.Tensor) -> torch.Tensor:
+    """The pseudo-label score of every image of a relight grid.
+
+    Args:
+        grid: (R, C, 3, H, W) in [0, 1], e.g. :func:`sepviz.probes.relight_grid` (rows faces,
+            columns light values), or (N, 3, H, W).
+
+    Returns:
+        (R, C) (or (N,)) float32 in [-1, 1]: ``lighting_pseudo_label`` scores, negative =
+        the image's left is brighter.
+    """
+    if not isinstance(grid, torch.Tensor) or grid.ndim not in (4, 5):
+        shape = tuple(grid.shape) if isinstance(grid, torch.Tensor) else type(grid).__name__
+        raise ValueError(f"grid must be (R, C, 3, H, W) or (N, 3, H, W), got {shape}")
+    if grid.ndim == 4:
+        return lighting_pseudo_label(grid)[0]
+    rows, cols = grid.shape[:2]
+    return lighting_pseudo_label(grid.reshape(rows * cols, *grid.shape[2:]))[0].view(rows, cols)
+
+
+def rises(scores: torch.Tensor, strict: bool = True) -> torch.Tensor:
+    """Which rows of ``scores`` (R, C) rise from column to column: (R,) bool.
+
+    With columns ordered by the requested light (y from left to right), a row that rises is a
+    face whose measured light moved the right way at every step. ``strict``: every step must
+    rise (else: never fall). Needs C >= 2.
+    """
+    scores = torch.as_tensor(scores)
+    if scores.ndim != 2 or scores.shape[1] < 2 or scores.shape[0] < 1:
+        raise ValueError(f"scores must be (R, C) with R >= 1 and C >= 2, got {tuple(scores.shape)}")
+    steps = scores[:, 1:] - scores[:, :-1]
+    return ((steps > 0) if strict else (steps >= 0)).all(1)
+
+
+def monotone_fraction(scores: torch.Tensor, strict: bool = True) -> float:
+    """The fraction of rows of ``scores`` (R, C) that rise from column to column (:func:`rises`)."""
+    return float(rises(scores, strict).float().mean())
+
+
+def closer_to_input(
+    outputs: torch.Tensor,
+    inputs: torch.Tensor,
+    bank: torch.Tensor,
+    symmetrise: bool = True,
+    tol: float = 1e-8,
+) -> torch.Tensor:
+    """Whether each output is nearer its own input than any *other* face of ``bank``.
+
+    A relit face that is nearer some training face than its own input has likely been
+    replaced by a face the model memorised, not relit. Distances are pixel mean squared
+    errors. Bank faces that are the input itself or its mirror image (MSE <= ``tol``) are not
+    "other" faces and are skipped.
+
+    ``symmetrise`` (default) compares the mirror-symmetrised images ``(x + flip(x)) / 2``
+    instead: light from one side is mostly the *antisymmetric* part of a face image, so this
+    cancels most of a left/right light change, and a well relit face is not called "pasted"
+    only because its light now resembles another face's. (Faces are only roughly symmetric,
+    so identity mostly survives symmetrising; overall brightness does not cancel.)
+
+    Args:
+        outputs: (N, 3, H, W) relit faces in [0, 1].
+        inputs: (N, 3, H, W) the faces they were made from.
+        bank: (M, 3, H, W) e.g. the training faces.
+        symmetrise: compare mirror-symmetrised images.
+        tol: MSE below which a bank face counts as the input (or its mirror).
+
+    Returns:
+        (N,) bool.
+    """
+    for name, t in (("outputs", outputs), ("inputs", inputs), ("bank", bank)):
+        check_images(t, name)
+    if outputs.shape != inputs.shape or bank.shape[1:] != inputs.shape[1:]:
+        raise ValueError(
+            f"outputs {tuple(outputs.shape)}, inputs {tuple(inputs.shape)} and bank "
+            f"{tuple(bank.shape)} must hold images of one shape (and outputs match inputs)"
+        )
+    d = outputs[0].numel()
+
+    def flat(t: torch.Tensor) -> torch.Tensor:
+        return t.flatten(1).double()
+
+    def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.cdist(a, b).pow(2) / d
+
+    same = (mse(flat(inputs), flat(bank)) <= tol) | (mse(flat(inputs.flip(-1)), flat(bank)) <= tol)
+    if symmetrise:
+        outputs, inputs, bank = ((t + t.flip(-1)) / 2 for t in (outputs, inputs, bank))
+    out, inp = flat(outputs), flat(inputs)
+    to_bank = mse(out, flat(bank)).masked_fill(same, float("inf"))
+    to_input = (out - inp).pow(2).mean(1)
+    return to_input < to_bank.min(1).values
