@@ -46,6 +46,9 @@ from sepviz.utils import pick_device
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "results.md"
 
 
+BOOK_CACHE = Path(__file__).resolve().parents[1] / "_build" / ".jupyter_cache"
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A Markdown table with padded columns (numbers right-aligned, text left-aligned)."""
     cells = [list(map(str, headers))] + [list(map(str, r)) for r in rows]
@@ -114,6 +117,7 @@ class Results:
     n_latents: int = 5000
     seconds: float = 0.0
     extra_limits: dict[str, float] = field(default_factory=dict)
+    chapters: dict[str, float] = field(default_factory=dict)
 
     def markdown(self) -> str:
         """The report: machine line, then one section per benchmark."""
@@ -168,8 +172,34 @@ class Results:
             "",
             markdown_table(["call", "seconds"], [[k, f"{v:.2f}"] for k, v in self.probes.items()]),
             "",
+            "## 6. Chapters",
+            "",
+            "Execution time of each chapter in the last book build (`make book`, read from its "
+            "jupyter-cache; the first chapter to need a model trains it, later ones load it).",
+            "",
+            markdown_table(
+                ["chapter", "seconds"],
+                [[k, f"{v:.1f}"] for k, v in self.chapters.items()]
+                + [["all", f"{sum(self.chapters.values()):.1f}"]],
+            )
+            if self.chapters
+            else "No executed book found: run `make book` first.",
+            "",
         ]
         return "\n".join(parts)
+
+
+def chapter_times(cache: str | Path = BOOK_CACHE) -> dict[str, float]:
+    """Chapter name -> execution seconds recorded by the last book build's jupyter-cache
+    (``{}`` when there is none)."""
+    cache = Path(cache)
+    if not (cache / "global.db").is_file():
+        return {}
+    from jupyter_cache import get_cache
+
+    records = get_cache(str(cache)).list_cache_records()
+    times = {Path(r.uri).stem: float(r.data.get("execution_seconds", 0.0)) for r in records}
+    return dict(sorted(times.items()))
 
 
 def run(
@@ -234,6 +264,7 @@ def run(
         n_latents,
         extra_limits=extra,
     )
+    results.chapters = chapter_times()
     results.seconds = time.perf_counter() - begin
     text = results.markdown()
     say("")

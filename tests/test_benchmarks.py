@@ -104,3 +104,21 @@ def test_compiled_child_reports_failure_cleanly() -> None:
 
     rate, note = bench_train._compiled_in_child("NoSuchModel", 32, 8, 1, 0, timeout_s=60)
     assert rate is None and note.startswith("failed:") and "NoSuchModel" in note
+
+
+def test_chapter_times_read_the_book_cache(tmp_path: Path) -> None:
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    from benchmarks.__main__ import chapter_times
+
+    assert chapter_times(tmp_path / "none") == {}
+    cache = get_cache(str(tmp_path / "cache"))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    bundle = CacheBundleIn(
+        nb, str(tmp_path / "03_deepfakes.ipynb"), data={"execution_seconds": 7.5}
+    )
+    cache.cache_notebook_bundle(bundle, check_validity=False)
+    assert chapter_times(tmp_path / "cache") == {"03_deepfakes": 7.5}
