@@ -149,8 +149,9 @@ class FaderNet(SepvizModel):
         """
         x = self.check(x)
         y = self._as_y(y, x.shape[0]).to(x.device)
-        ys = iter(y.split(256))  # batched() feeds x in chunks of 256, in order
-        return self.batched(lambda b: self.decoder(self.encoder(b), next(ys)), x)
+        batch_size = 256  # x and y are cut into the same chunks, in the same order
+        ys = iter(y.split(batch_size))
+        return self.batched(lambda b: self.decoder(self.encoder(b), next(ys)), x, batch_size)
 
     def _as_y(self, y: torch.Tensor | float, n: int, name: str = "y") -> torch.Tensor:
         y = torch.as_tensor(y, dtype=torch.float32)
