@@ -293,3 +293,14 @@ def test_relight_rejects_other_models(
     png = str(tmp_path / "r.png")
     err = _error(capsys, ["relight", "--model", str(deepfakes_run[0]), "--out", png])
     assert "DeepFakes" in err and "FaderNet or MultiDecoder" in err
+
+
+def test_cli_lambda_default_is_the_models() -> None:
+    import inspect
+
+    from sepviz import cli
+    from sepviz.models import fadernet
+
+    assert cli.DEFAULT_LAMBDA_MAX == fadernet.DEFAULT_LAMBDA_MAX
+    default = inspect.signature(FaderNet.fit).parameters["lambda_max"].default
+    assert default == fadernet.DEFAULT_LAMBDA_MAX

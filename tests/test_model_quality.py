@@ -3,7 +3,8 @@
 Each test trains a real model for a few hundred steps on synthetic faces whose factors are
 known, then compares with the true render: the DeepFakes swap, the MultiDecoder relight and
 the FaderNet's removal of light from its latent. These are the claims of issue 3; the
-thresholds are the issue's, the training lengths the shortest that pass with a margin.
+thresholds are the issue's except where a comment says otherwise, the training lengths the
+shortest that pass with a margin.
 """
 
 from __future__ import annotations
@@ -12,20 +13,30 @@ import pytest
 import torch
 
 from sepviz.data.real import lighting_pseudo_label
-from sepviz.data.synthetic import LIGHT_CLASSES, class_azimuths, make_faces, relit, swapped
+from sepviz.data.synthetic import (
+    LIGHT_CLASSES,
+    class_azimuths,
+    factor_matrix,
+    make_faces,
+    relit,
+    swapped,
+)
 from sepviz.models import DeepFakes, FaderNet, MultiDecoder
+from sepviz.models.fadernet import DEFAULT_LAMBDA_MAX
 from sepviz.probes import extract_latents, probe, psnr
 
 pytestmark = pytest.mark.slow
 FIT = {"progress": False, "device": "cpu", "seed": 0}
 STEPS = {"deepfakes": 800, "multidecoder": 800, "fadernet": 2000}
-FADER_LAMBDA = 0.1
-# Measured at 32 px after 2,000 steps (seeds 0): the adversary lowers a linear light probe
-# from 98% to 45-70% (chance 36%) depending on the initial weights, and reconstruction loses
-# 6-7 dB. Issue 3 asks for "within 10 points of chance" at "at most 2 dB": not reached at
-# this budget, so these bounds pin down what the model does today, not the goal.
-FADER_PROBE_DROP = 0.15
-FADER_MAX_PSNR_DROP = 8.0
+FADER_LAMBDA = DEFAULT_LAMBDA_MAX
+# Measured at 32 px after 2,000 steps on new faces of the 8 training people (seeds 0 and 1):
+# the adversary lowers the linear light probe from 98% to 39-42% (chance 36%), as issue 3 asks,
+# but reconstruction loses 2.3-3.3 dB where the issue allows 2, so that bound is ours. And a
+# probe on *whitened* latents still reads the light at about 92%: the adversary hides it in
+# directions of small variance rather than removing it (chapter 4 shows both probes).
+FADER_PROBE_ABOVE_CHANCE = 0.10
+FADER_MAX_PSNR_DROP = 5.0
+FADER_WHITENED_PROBE_MIN = 0.80
 
 
 def test_deepfakes_swap_beats_the_input_by_6_db() -> None:
@@ -61,9 +72,13 @@ def test_multidecoder_relights_closer_to_the_truth_than_the_input() -> None:
 
 @pytest.fixture(scope="module")
 def fader_runs() -> dict[str, object]:
-    """FaderNets trained without (lambda 0) and with the adversary, and their test numbers."""
+    """FaderNets trained without (lambda 0) and with the adversary, and their test numbers.
+
+    The test faces are new faces (expressions, lights) of the 8 training people: on new people
+    both models also pay for generalising from 8 identities, which is not what is measured here.
+    """
     faces = make_faces(4000, size=32, identities=8, seed=0)
-    test = make_faces(1000, size=32, identities=8, seed=1)
+    test = make_faces(1000, size=32, identities=factor_matrix(faces)[:8], seed=1)
     y, y_test = (faces.factors["azimuth"] / 60)[:, None], (test.factors["azimuth"] / 60)[:, None]
     runs: dict[str, object] = {"test": test}
     for name, lambda_max in (("plain", 0.0), ("adversarial", FADER_LAMBDA)):
@@ -71,9 +86,11 @@ def fader_runs() -> dict[str, object]:
         model = FaderNet(image_size=32, attribute_dim=1)
         model.fit(faces.images, y, steps=STEPS["fadernet"], lambda_max=lambda_max, **FIT)
         z = extract_latents(model, test.images)
+        light = test.factors["light_class"]
         runs[name] = {
             "model": model,
-            "probe": probe(z, test.factors["light_class"], kind="linear"),
+            "probe": probe(z, light, kind="linear"),
+            "whitened": probe(z, light, kind="linear", whiten=True),
             "psnr": float(psnr(model.relight(test.images, y_test), test.images).mean()),
         }
     return runs
@@ -88,11 +105,19 @@ def test_fadernet_plain_latent_holds_the_light(fader_runs: dict) -> None:
 def test_fadernet_adversary_removes_light_at_a_bounded_cost(fader_runs: dict) -> None:
     plain, adversarial = fader_runs["plain"], fader_runs["adversarial"]
     print(
-        f"lambda {FADER_LAMBDA}: {adversarial['probe']}, "
-        f"reconstruction {adversarial['psnr']:.1f} dB"
+        f"lambda {FADER_LAMBDA:g}: {adversarial['probe']}, "
+        f"reconstruction {adversarial['psnr']:.1f} dB (lambda 0: {plain['psnr']:.1f} dB)"
     )
-    assert adversarial["probe"].score <= plain["probe"].score - FADER_PROBE_DROP
+    chance = adversarial["probe"].chance
+    assert adversarial["probe"].score <= chance + FADER_PROBE_ABOVE_CHANCE
     assert adversarial["psnr"] >= plain["psnr"] - FADER_MAX_PSNR_DROP
+
+
+def test_fadernet_adversary_hides_the_light_from_a_whitened_probe(fader_runs: dict) -> None:
+    plain, adversarial = fader_runs["plain"], fader_runs["adversarial"]
+    print(f"lambda 0: {plain['whitened']}; lambda {FADER_LAMBDA:g}: {adversarial['whitened']}")
+    assert plain["whitened"].score >= 0.90
+    assert adversarial["whitened"].score >= FADER_WHITENED_PROBE_MIN  # hidden, not removed
 
 
 def test_fadernet_slider_moves_the_light_the_right_way(fader_runs: dict) -> None:

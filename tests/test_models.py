@@ -17,6 +17,7 @@ from torch import nn
 from sepviz.data import FaceSet
 from sepviz.data.synthetic import make_faces
 from sepviz.models import AutoEncoder, DeepFakes, FaderNet, MultiDecoder, SepvizModel, blocks
+from sepviz.models.fadernet import Whiten
 from sepviz.probes import decoder_swap_grid, layer_activations, layer_swap_grid, relight_grid
 
 KINDS = ("autoencoder", "deepfakes", "multidecoder", "fadernet")
@@ -421,6 +422,55 @@ def test_fadernet_without_adversary_has_no_discriminator_loss(faces: FaceSet) ->
     assert history.losses["lambda"] == [0.0, 0.0]
     after = list(model.latent_discriminator.parameters())
     assert all(torch.equal(a, b) for a, b in zip(before, after))
+
+
+def test_whiten_gives_every_direction_unit_variance() -> None:
+    torch.manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(6, 6))[0]
+    scales = torch.tensor([10.0, 3.0, 1.0, 0.3, 0.1, 0.03])  # variances 100 .. 1e-3
+    z = (torch.randn(5000, 6) * scales) @ basis.T + 4.0
+    whiten = Whiten(6, eps=0.0)
+    whiten.fit(z)
+    out = whiten(z)
+    torch.testing.assert_close(out.mean(0), torch.zeros(6), atol=1e-4, rtol=0)
+    torch.testing.assert_close(torch.cov(out.T), torch.eye(6), atol=1e-3, rtol=0)
+    capped = Whiten(6, eps=1e-3)  # gain capped at (1e-3 * mean variance)^-1/2
+    capped.fit(z)
+    variances = (capped(z) @ basis).var(0)  # along each of the six directions
+    assert float(variances[0]) == pytest.approx(1.0, abs=0.01)  # large ones: whitened
+    assert float(variances[-1]) < 0.1  # variance 1e-3 < 1e-3 * 18: not blown up to 1
+
+
+def test_discriminator_whitens_with_its_memory(faces: FaceSet) -> None:
+    model = make_model("fadernet")
+    train(model, faces, 3, lambda_max=0.1, lambda_ramp=1)
+    filled = min(int(model.memory_count), model.z_memory.shape[0])
+    assert filled == 3 * FIT["batch_size"]
+    remembered = model.z_memory[:filled]
+    torch.testing.assert_close(model.latent_discriminator[0].mean, remembered.mean(0))
+
+
+def test_recalibrate_batchnorm_takes_the_exact_statistics(faces: FaceSet) -> None:
+    model = make_model("fadernet")
+    norm = model.encoder[1][1]  # the first BatchNorm2d (after the second conv)
+    assert isinstance(norm, nn.BatchNorm2d)
+    norm.running_mean.fill_(100.0)
+    weights = [p.detach().clone() for p in model.parameters()]
+    seen: list[torch.Tensor] = []
+    hook = norm.register_forward_hook(lambda m, i, o: seen.append(i[0].detach()))
+    x, y = faces.images, torch.zeros(len(faces), 1)
+    model.eval()
+    model.recalibrate_batchnorm(
+        lambda a, b: model.decoder(model.encoder(a), b), x, y, batch_size=len(x), batches=1
+    )
+    hook.remove()
+    (h,) = seen  # one batch: every face once
+    torch.testing.assert_close(norm.running_mean, h.mean((0, 2, 3)), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        norm.running_var, h.transpose(0, 1).flatten(1).var(1), atol=1e-5, rtol=1e-4
+    )
+    assert norm.momentum == 0.1 and not model.training  # put back as it was
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters()))
 
 
 # -- save / load ---------------------------------------------------------------------------

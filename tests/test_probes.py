@@ -443,3 +443,19 @@ def test_umap_embed_separates_clusters() -> None:
     assert (nearest == y).mean() > 0.95
     with pytest.raises(ValueError, match="n_neighbors"):
         probes.umap_embed(z[:10])
+
+
+def test_whitened_probe_reads_a_label_hidden_in_a_direction_of_tiny_variance() -> None:
+    # The label is written along (1, -1) with an amplitude 1e-3 of the spread along (1, 1):
+    # each feature, standardised alone, is almost all spread, and an L2-regularised logistic
+    # regression cannot afford the weights needed to read it; whitening makes it plain.
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 2, (600,), generator=g)
+    spread = torch.randn(600, generator=g)
+    signal = 1e-3 * (2.0 * labels - 1 + 0.2 * torch.randn(600, generator=g))
+    z = torch.stack([spread + signal, spread - signal], dim=1)
+    plain = probe(z, labels, kind="linear")
+    whitened = probe(z, labels, kind="linear", whiten=True)
+    assert plain.score < plain.chance + 0.1
+    assert whitened.score > 0.95 and whitened.whitened and not plain.whitened
+    assert str(whitened).startswith("whitened linear probe:")

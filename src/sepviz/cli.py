@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 PROG = "sepviz"
 MODELS = ("autoencoder", "deepfakes", "fadernet", "multidecoder")
 DEFAULT_IDENTITIES = ("A", "B")
-DEFAULT_LAMBDA_MAX = 0.05
+DEFAULT_LAMBDA_MAX = 3e-4  # FaderNet.fit's default, written out so that --help needs no torch
 DEFAULT_VALUES = (-1.0, -0.5, 0.0, 0.5, 1.0)
 AUTOENCODER_PEOPLE = 8
 MODEL_FILE = "model.pt"

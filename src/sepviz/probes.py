@@ -189,6 +189,7 @@ class ProbeResult:
     n_features: int
     n_classes: int | None = None
     fold_scores: list[float] = field(default_factory=list)
+    whitened: bool = False
 
     @property
     def metric(self) -> str:
@@ -212,19 +213,20 @@ class ProbeResult:
         return self.score - self.chance
 
     def __str__(self) -> str:
+        name = f"whitened {self.kind}" if self.whitened else self.kind
         if self.task == "classification":
             return (
-                f"{self.kind} probe: {100 * self.score:.1f}% ± {100 * self.score_std:.1f} "
+                f"{name} probe: {100 * self.score:.1f}% ± {100 * self.score_std:.1f} "
                 f"(chance {100 * self.chance:.1f}%)"
             )
         return (
-            f"{self.kind} probe: R² {self.score:.3f} ± {self.score_std:.3f} "
-            f"(chance {self.chance:.3f})"
+            f"{name} probe: R² {self.score:.3f} ± {self.score_std:.3f} (chance {self.chance:.3f})"
         )
 
 
-def _probe_estimator(kind: str, task: str, seed: int, hidden: int) -> Any:
+def _probe_estimator(kind: str, task: str, seed: int, hidden: int, whiten: bool = False) -> Any:
     from sklearn.compose import TransformedTargetRegressor
+    from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression, RidgeCV
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import make_pipeline
@@ -255,7 +257,7 @@ def _probe_estimator(kind: str, task: str, seed: int, hidden: int) -> Any:
             ),
             transformer=StandardScaler(),
         )
-    return make_pipeline(StandardScaler(), head)
+    return make_pipeline(PCA(whiten=True) if whiten else StandardScaler(), head)
 
 
 def probe(
@@ -266,11 +268,15 @@ def probe(
     seed: int = 0,
     task: str | None = None,
     hidden: int = 128,
+    whiten: bool = False,
 ) -> ProbeResult:
     """How well a read-out recovers ``labels`` from codes ``z``, cross-validated.
 
-    Features are standardised (fitted on each training fold only). Class labels (ints, bools,
-    strings) use :class:`~sklearn.model_selection.StratifiedKFold` and a
+    Features are standardised (fitted on each training fold only); ``whiten=True`` whitens
+    them instead (PCA with unit variance in every direction), so that a signal written into a
+    direction of tiny variance weighs as much as any other: an encoder trained against an
+    adversary hides the light there, where the standardised probe misses it (chapter 4).
+    Class labels (ints, bools, strings) use :class:`~sklearn.model_selection.StratifiedKFold` and a
     ``LogisticRegression`` (``kind="linear"``) or an ``MLPClassifier`` with one hidden layer
     of ``hidden`` ReLU units (``kind="mlp"``), scored by accuracy. Float labels use
     ``KFold`` and ``RidgeCV`` / an ``MLPRegressor`` (target standardised), scored by R^2.
@@ -284,6 +290,7 @@ def probe(
         seed: fold shuffling and MLP initialisation.
         task: force ``"classification"`` or ``"regression"`` (default: from the dtype).
         hidden: hidden units of the MLP probe.
+        whiten: whiten the features instead of standardising each one.
 
     Returns:
         A :class:`ProbeResult`: mean held-out score, its spread over folds, chance level.
@@ -319,7 +326,7 @@ def probe(
         # Many small fits: an MLP stopping at max_iter is expected, not news.
         warnings.simplefilter("ignore", ConvergenceWarning)
         scores = cross_val_score(
-            _probe_estimator(kind, task, seed, hidden), x, y, cv=cv, scoring=scoring
+            _probe_estimator(kind, task, seed, hidden, whiten), x, y, cv=cv, scoring=scoring
         )
     return ProbeResult(
         score=float(np.mean(scores)),
@@ -331,6 +338,7 @@ def probe(
         n_features=int(x.shape[1]),
         n_classes=n_classes,
         fold_scores=[float(s) for s in scores],
+        whitened=whiten,
     )
 
 

@@ -25,6 +25,7 @@ import torch
 
 from sepviz.data.real import lighting_pseudo_label
 from sepviz.models import FaderNet, MultiDecoder
+from sepviz.models.fadernet import DEFAULT_LAMBDA_MAX
 from sepviz.utils import check_images
 
 __all__ = [
@@ -128,7 +129,7 @@ def fit_light_fader(
     images: torch.Tensor,
     y: torch.Tensor,
     steps: int = 600,
-    lambda_max: float = 0.01,
+    lambda_max: float = DEFAULT_LAMBDA_MAX,
     flips: bool = True,
     seed: int = 0,
     batch_size: int = 32,

@@ -86,6 +86,41 @@ class SepvizModel(nn.Module):
             self.train(was_training)
         return torch.cat(out)
 
+    @torch.no_grad()
+    def recalibrate_batchnorm(
+        self,
+        fn: Callable[..., torch.Tensor],
+        *tensors: torch.Tensor,
+        batch_size: int = 64,
+        batches: int = 64,
+    ) -> None:
+        """Recompute every BatchNorm's running statistics with the final weights.
+
+        During training the running statistics are an average over the last ~10 steps, taken
+        while the weights were still moving; when they keep moving to the end (an adversary
+        does that) the eval-mode network drifts from the train-mode one (we measured 27 dB
+        against 34 dB for a FaderNet). This runs ``fn(*batch)`` in train mode over ``batches``
+        random batches of ``tensors`` (same rows in each) and keeps the exact average of their
+        statistics ("precise BN", Wu & Johnson 2021, arXiv 2105.07576). No weight changes.
+        """
+        norms = [m for m in self.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms or tensors[0].shape[0] < 2:
+            return
+        was_training, momenta = self.training, [m.momentum for m in norms]
+        order = torch.randperm(tensors[0].shape[0], generator=torch.Generator().manual_seed(0))
+        try:
+            self.train()
+            for m in norms:
+                m.reset_running_stats()
+                m.momentum = None  # a cumulative average over the batches below
+            for index in order[: batch_size * batches].split(batch_size):
+                if len(index) > 1:
+                    fn(*(t[index.to(t.device)].to(self.device) for t in tensors))
+        finally:
+            for m, momentum in zip(norms, momenta):
+                m.momentum = momentum
+            self.train(was_training)
+
     @staticmethod
     def layers_of(encoder: nn.Sequential, decoder: nn.Sequential) -> dict[str, nn.Module]:
         """``{"enc1": .., "encL": .., "dec1": .., "decL": ..}``: the blocks the probes hook."""
