@@ -32,7 +32,7 @@ FADER_LAMBDA = DEFAULT_LAMBDA_MAX
 # Measured at 32 px after 2,000 steps on new faces of the 8 training people (seeds 0 and 1):
 # the adversary lowers the linear light probe from 98% to 39-42% (chance 36%), as issue 3 asks,
 # but reconstruction loses 2.3-3.3 dB where the issue allows 2, so that bound is ours. And a
-# probe on *whitened* latents still reads the light at about 92%: the adversary hides it in
+# probe on *whitened* latents still reads the light at 92-95%: the adversary hides it in
 # directions of small variance rather than removing it (chapter 4 shows both probes).
 FADER_PROBE_ABOVE_CHANCE = 0.10
 FADER_MAX_PSNR_DROP = 5.0
