@@ -167,9 +167,8 @@ class FaderNet(SepvizModel):
         self.latent_discriminator = latent_discriminator(latent_dim, self.n_groups * self.n_classes)
         # (lambda_max, lambda_ramp) of the last fit: a buffer, so checkpoints and resume keep it
         self.register_buffer("lambda_schedule", torch.tensor([0.0, 1.0], dtype=torch.float64))
-        memory = MEMORY
-        self.register_buffer("z_memory", torch.zeros(memory, latent_dim))
-        self.register_buffer("y_memory", torch.zeros(memory, attribute_dim))
+        self.register_buffer("z_memory", torch.zeros(MEMORY, latent_dim))
+        self.register_buffer("y_memory", torch.zeros(MEMORY, attribute_dim))
         self.register_buffer("memory_count", torch.zeros((), dtype=torch.long))
 
     # -- the model --------------------------------------------------------------------
@@ -295,8 +294,8 @@ class FaderNet(SepvizModel):
             z_seen, y_seen = self._remember(z.detach(), y)
             self.latent_discriminator[0].fit(z_seen)  # whiten with the remembered latents
             for _ in range(self.config["discriminator_steps"]):  # cheap: an MLP on z
-                pick = torch.randint(len(z_seen), (min(DISCRIMINATOR_BATCH, len(z_seen)),))
-                pick = pick.to(z_seen.device)
+                n = min(DISCRIMINATOR_BATCH, len(z_seen))
+                pick = torch.randint(len(z_seen), (n,), device=z_seen.device)
                 dis_loss = self._discriminator_loss(z_seen[pick], y_seen[pick], flip=False)
                 optimize(dis_loss, "latent_discriminator", clip=CLIP)
             out["discriminator"] = dis_loss.detach()
