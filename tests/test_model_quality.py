@@ -33,10 +33,12 @@ FADER_LAMBDA = DEFAULT_LAMBDA_MAX
 # the adversary lowers the linear light probe from 98% to 39-42% (chance 36%), as issue 3 asks,
 # but reconstruction loses 2.3-3.3 dB where the issue allows 2, so that bound is ours. And a
 # probe on *whitened* latents still reads the light at 92-95%: the adversary hides it in
-# directions of small variance rather than removing it (chapter 4 shows both probes).
+# directions of small variance rather than removing it (chapter 4 shows both probes). It hides
+# the smile there too: linear R² 0.74 -> 0.27-0.36, whitened 0.74-0.75 (chapter 4).
 FADER_PROBE_ABOVE_CHANCE = 0.10
 FADER_MAX_PSNR_DROP = 5.0
 FADER_WHITENED_PROBE_MIN = 0.80
+FADER_SMILE_R2_DROP_MIN = 0.15
 
 
 def test_deepfakes_swap_beats_the_input_by_6_db() -> None:
@@ -89,6 +91,7 @@ def fader_runs() -> dict[str, object]:
         light = test.factors["light_class"]
         runs[name] = {
             "model": model,
+            "z": z,
             "probe": probe(z, light, kind="linear"),
             "whitened": probe(z, light, kind="linear", whiten=True),
             "psnr": float(psnr(model.relight(test.images, y_test), test.images).mean()),
@@ -118,6 +121,20 @@ def test_fadernet_adversary_hides_the_light_from_a_whitened_probe(fader_runs: di
     print(f"lambda 0: {plain['whitened']}; lambda {FADER_LAMBDA:g}: {adversarial['whitened']}")
     assert plain["whitened"].score >= 0.90
     assert adversarial["whitened"].score >= FADER_WHITENED_PROBE_MIN  # hidden, not removed
+
+
+def test_fadernet_adversary_hides_the_smile_with_the_light(fader_runs: dict) -> None:
+    """The smile is not in y, yet the adversary moves it out of a standardised probe's sight."""
+    smile = fader_runs["test"].factors["smile"]
+    plain = probe(fader_runs["plain"]["z"], smile, kind="linear")
+    adversarial = probe(fader_runs["adversarial"]["z"], smile, kind="linear")
+    whitened = probe(fader_runs["adversarial"]["z"], smile, kind="linear", whiten=True)
+    print(
+        f"smile R²: lambda 0 {plain.score:.2f}, adversary {adversarial.score:.2f}, "
+        f"whitened {whitened.score:.2f}"
+    )
+    assert adversarial.score <= plain.score - FADER_SMILE_R2_DROP_MIN  # out of plain sight
+    assert whitened.score >= plain.score - FADER_SMILE_R2_DROP_MIN  # but not lost
 
 
 def test_fadernet_slider_moves_the_light_the_right_way(fader_runs: dict) -> None:

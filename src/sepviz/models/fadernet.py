@@ -27,7 +27,10 @@ What we added, each because a measurement at 32 px asked for it (numbers in the 
 What this does *not* achieve: the light is pushed out of the directions a standardised linear
 probe reads, not out of the latent. A probe on whitened latents (``probe(..., whiten=True)``)
 or a fresh discriminator trained to convergence still reads it, as Elazar & Goldberg (2018,
-"Adversarial Removal of Demographic Attributes from Text Data") found for text.
+"Adversarial Removal of Demographic Attributes from Text Data") found for text. The smile,
+which y does not carry, hides with it (linear R² 0.74 -> 0.27-0.36, whitened 0.74-0.75), and
+reconstruction loses 2.3-3.3 dB, although a latent without the light costs nothing: an encoder
+shown the face under a centre light reconstructs as well as lambda = 0 does (38.4 dB).
 """
 
 from __future__ import annotations
