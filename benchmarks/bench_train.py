@@ -36,10 +36,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from sepviz.models.base import SepvizModel
+from sepviz.recipes import RECIPES
 from sepviz.train import Optimize, _amp, _batches, _step_seed
 from sepviz.utils import pick_device
 
-MODELS = ("AutoEncoder", "DeepFakes", "FaderNet", "MultiDecoder")
+MODELS = tuple(entry.model for entry in RECIPES.values())
 """The models benchmarked, in table order."""
 
 POOL = 256
@@ -124,38 +125,24 @@ def bench_matmul(
 
 # -- one model's training step -----------------------------------------------------------------
 def build(name: str, image_size: int, seed: int = 0) -> tuple[SepvizModel, dict[str, Any]]:
-    """Model ``name`` at ``image_size`` and its training streams of random images.
+    """Model ``name`` (a class name, e.g. ``"FaderNet"``) at ``image_size`` and its streams.
 
-    Streams, as the models' ``fit`` builds them: AutoEncoder ``{"faces": {"x"}}``; DeepFakes
-    two identities ``"A"``, ``"B"``; FaderNet ``{"faces": {"x", "y"}}`` with y in [-1, 1] and
-    the adversary on (``lambda_max`` 0.05 reached at step 1); MultiDecoder three light classes.
-    Images are uniform noise in [0, 1] (N, 3, S, S): the step's cost does not depend on content.
+    The model, its training faces and its targets come from the recipe table
+    (:data:`sepviz.recipes.RECIPES`), the streams from the model's own ``streams``, as ``fit``
+    builds them: ``POOL`` rendered faces. A FaderNet's adversary is switched on at full weight
+    (``lambda_max`` 0.05 reached at step 1) so that its step is timed with the adversary.
     """
-    from sepviz import models
-
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-
-    def images() -> torch.Tensor:
-        return torch.rand(POOL, 3, image_size, image_size, generator=g)
-
-    if name == "AutoEncoder":
-        model: SepvizModel = models.AutoEncoder(image_size=image_size)
-        streams = {"faces": {"x": images()}}
-    elif name == "DeepFakes":
-        model = models.DeepFakes(("A", "B"), image_size=image_size)
-        streams = {n: {"x": images()} for n in ("A", "B")}
-    elif name == "FaderNet":
-        model = models.FaderNet(image_size=image_size)
-        model.lambda_max, model.lambda_ramp = 0.05, 1  # lambda on from step 1
-        y = torch.rand(POOL, 1, generator=g) * 2 - 1
-        streams = {"faces": {"x": images(), "y": y}}
-    elif name == "MultiDecoder":
-        model = models.MultiDecoder(("left", "centre", "right"), image_size=image_size)
-        streams = {n: {"x": images()} for n in ("left", "centre", "right")}
-    else:
+    kinds = {entry.model: entry for entry in RECIPES.values()}
+    if name not in kinds:
         raise ValueError(f"unknown model {name!r}; have {MODELS}")
-    return model, streams
+    entry = kinds[name]
+    torch.manual_seed(seed)
+    model = entry.build(image_size)
+    faces = entry.training_faces(POOL, image_size, seed)
+    streams = model.streams(faces.images, entry.target(faces))
+    if "lambda_max" in entry.fit_options:  # the adversary on from step 1
+        model.lambda_max, model.lambda_ramp = 0.05, 1
+    return model, {n: dict(s) for n, s in streams.items()}
 
 
 @dataclass

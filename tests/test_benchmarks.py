@@ -6,7 +6,10 @@ One quick run (few steps, 32 px, 500 latents, no compile) is shared by the tests
 
 from __future__ import annotations
 
+import itertools
+import math
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,16 @@ if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) leaves the re
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.__main__ import Results, markdown_table, run  # noqa: E402
-from benchmarks.bench_train import MODELS, bench_matmul, num_threads  # noqa: E402
+from benchmarks.bench_train import (  # noqa: E402
+    MODELS,
+    POOL,
+    Stepper,
+    bench_matmul,
+    build,
+    num_threads,
+)
+from sepviz.models.deepfakes import SharedEncoderModel  # noqa: E402
+from sepviz.recipes import RECIPES  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -47,22 +59,86 @@ def number(cell: str) -> float:
     return float(cell.replace(",", "").rstrip("x"))
 
 
-def test_matmul_limit_is_positive() -> None:
-    assert bench_matmul(n=256, repeats=1, inner=1, device=torch.device("cpu")) > 0
+def test_matmul_limit_is_two_n_cubed_over_the_best_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a clock that advances 0.5 s per reading, every run of ``inner`` matmuls takes
+    0.5 s: GFLOP/s = 2 n^3 / (0.5 s / inner) / 1e9."""
+    real = bench_matmul(n=128, repeats=1, inner=1, device=torch.device("cpu"))
+    assert math.isfinite(real) and real > 0
+    clock = itertools.count(step=0.5)
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    gflops = bench_matmul(n=64, repeats=3, inner=2, device=torch.device("cpu"))
+    assert gflops == pytest.approx(2 * 64**3 / (0.5 / 2) / 1e9)
+
+
+def test_build_takes_each_model_from_its_recipe() -> None:
+    """``build`` gives each recipe's model with the streams its ``fit`` would build: one per
+    decoder (DeepFakes, MultiDecoder) or ``"faces"``, ``POOL`` rendered faces in all."""
+    assert list(MODELS) == [entry.model for entry in RECIPES.values()]
+    for entry in RECIPES.values():
+        name = entry.model
+        model, streams = build(name, 16)
+        assert type(model).__name__ == name
+        expected = model.names if isinstance(model, SharedEncoderModel) else ["faces"]
+        assert list(streams) == expected, name
+        assert sum(len(s["x"]) for s in streams.values()) == POOL, name
+        for stream in streams.values():
+            x = stream["x"]
+            assert x.shape[1:] == (3, 16, 16) and 0 <= float(x.min()) <= float(x.max()) <= 1
+        if "lambda_max" in entry.fit_options:  # FaderNet: y in [-1, 1], the adversary on
+            y = streams["faces"]["y"]
+            assert y.shape == (POOL, 1) and float(y.abs().max()) <= 1
+            assert model.lambda_at(1) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="unknown model 'GAN'"):
+        build("GAN", 16)
+
+
+# Forward multiply-adds of one 16 px face through the AutoEncoder (latent 64), layer by layer:
+# conv 3->32 to 8x8, conv 32->64 to 4x4, linear 1024->64 | linear 64->1024, convT 64->32 to
+# 8x8, convT 32->3 to 16x16. A step is forward + backward: 3x the forward, less the gradient
+# of the image (the first conv's input needs none); 2 FLOPs per multiply-add.
+AE_16_MACS = [3 * 16 * 32 * 64, 32 * 16 * 64 * 16, 1024 * 64, 64 * 1024, 64 * 16 * 32 * 16]
+AE_16_MACS += [32 * 64 * 3 * 16]
+AE_16_STEP_FLOPS = 2 * (3 * sum(AE_16_MACS) - AE_16_MACS[0])  # 8,060,928 per face
+
+
+def test_flop_count_of_a_step_is_the_hand_count() -> None:
+    with num_threads(1):
+        timings = {}
+        for name in ("AutoEncoder", "DeepFakes", "MultiDecoder"):
+            model, streams = build(name, 16)
+            stepper = Stepper(model, streams, batch_size=8, device=torch.device("cpu"))
+            timings[name] = (stepper.images, stepper.count_flops())
+    assert AE_16_STEP_FLOPS == 8_060_928
+    assert timings["AutoEncoder"] == (8, 8 * AE_16_STEP_FLOPS)
+    # one shared encoder and one decoder per stream, each as big as the AutoEncoder's
+    assert timings["DeepFakes"] == (16, 2 * 8 * AE_16_STEP_FLOPS)
+    assert timings["MultiDecoder"] == (24, 3 * 8 * AE_16_STEP_FLOPS)
 
 
 def test_one_training_row_per_model(quick: tuple[Results, Path]) -> None:
     results, _ = quick
-    assert results.matmul_gflops > 0
+    assert math.isfinite(results.matmul_gflops) and results.matmul_gflops > 0
     rows = table_rows(results.markdown(), "| model ")
     assert [r[0] for r in rows] == list(MODELS)
+    timings = {t.model: t for t in results.training}
+    assert list(timings) == list(MODELS)
     for row in rows:
-        assert row[1] == "32"
-        assert number(row[5]) > 0, row  # images/s
+        timing = timings[row[0]]
+        assert row[1] == "32" and row[2] == str(timing.images)
+        assert row[5] == f"{timing.images_per_s:,.0f}", row  # images/s
         assert 0 < number(row[8]) < 1.5, row  # achieved FLOP/s over the matmul limit
     for timing in results.training:
-        assert timing.flops > 0 and timing.images_per_s > 0
-        assert timing.images == 64 * {"DeepFakes": 2, "MultiDecoder": 3}.get(timing.model, 1)
+        assert len(timing.seconds) == 4  # the quick run's timed steps
+        assert all(math.isfinite(s) and s > 0 for s in timing.seconds), timing
+        assert timing.step_s == pytest.approx(sum(sorted(timing.seconds)[1:3]) / 2)  # median
+        _, streams = build(timing.model, 16)
+        assert timing.images == timing.batch_size * len(streams), timing.model
+        assert timing.batch_size == 64 and timing.parameters > 0
+    # FLOPs per image: DeepFakes and MultiDecoder run the AutoEncoder's layers once per stream
+    ae = timings["AutoEncoder"]
+    for name in ("DeepFakes", "MultiDecoder"):
+        assert timings[name].flops / timings[name].images == ae.flops / ae.images, name
+    assert timings["FaderNet"].flops > ae.flops  # y in every decoder block, a discriminator
 
 
 def test_choices_measured_or_explained(quick: tuple[Results, Path]) -> None:
@@ -78,8 +154,16 @@ def test_choices_measured_or_explained(quick: tuple[Results, Path]) -> None:
 
 def test_render_and_probe_sections(quick: tuple[Results, Path]) -> None:
     results, _ = quick
-    assert set(results.render) == {32} and results.render[32] > 0
-    assert len(results.probes) == 3 and all(v > 0 for v in results.probes.values())
+    assert set(results.render) == {32}
+    assert math.isfinite(results.render[32]) and results.render[32] > 0
+    assert table_rows(results.markdown(), "| px ") == [["32", f"{results.render[32]:,.0f}"]]
+    assert list(results.probes) == [
+        "probe linear (5-fold CV)",
+        "probe mlp (5-fold CV)",
+        "umap_embed, first call (import + numba)",
+    ]
+    assert all(math.isfinite(v) and v > 0 for v in results.probes.values())
+    assert sum(results.probes.values()) < results.seconds  # parts of the whole run
 
 
 def test_results_md_written(quick: tuple[Results, Path]) -> None:

@@ -7,13 +7,17 @@ import math
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 
+from sepviz import cli, recipes
 from sepviz.cli import main
+from sepviz.data.synthetic import class_azimuths
+from sepviz.models.autoencoder import AutoEncoder
 from sepviz.models.base import SepvizModel
 from sepviz.models.deepfakes import DeepFakes
 from sepviz.models.fadernet import FaderNet
@@ -37,6 +41,15 @@ TRAIN_FLAGS = [
 ]
 SWAP_FLAGS = ["--model", "--to", "--from", "--out", "--input", "--n", "--seed"]
 RELIGHT_FLAGS = ["--model", "--out", "--values", "--n", "--input", "--seed"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny models train fastest on one thread (on a busy machine, two can be 100x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +129,8 @@ def test_subcommand_help_explains_every_flag(
     for flag in flags:
         assert flag in out, flag
     if command == "train":
-        for model in ("autoencoder", "deepfakes", "fadernet", "multidecoder"):
-            assert model in out
+        for kind in recipes.KINDS:
+            assert kind in out
 
 
 def test_module_runs_as_a_script() -> None:
@@ -138,13 +151,21 @@ def test_bad_flag_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) ->
     assert exit_info.value.code == 2
 
 
+def test_cli_models_are_the_recipe_kinds() -> None:
+    """The constants the parser is built from (no torch at --help) match the recipe table."""
+    assert cli.MODELS == recipes.KINDS
+    assert cli.AUTOENCODER_PEOPLE == recipes.PEOPLE
+    deepfakes = recipes.recipe("deepfakes").build(16, latent_dim=4)
+    assert tuple(deepfakes.identities) == cli.DEFAULT_IDENTITIES
+
+
 # -- train -----------------------------------------------------------------------------------
 def test_train_deepfakes_saves_model_and_history(deepfakes_run: tuple[Path, str]) -> None:
     out, stdout = deepfakes_run
     model = SepvizModel.load(out / "model.pt")
     assert isinstance(model, DeepFakes)
     assert model.identities == ["A", "C"]
-    assert model.image_size == 16 and model.config["latent_dim"] == 16
+    assert model.image_size == 16 and model.config.latent_dim == 16
     assert (out / "last.pt").is_file()
 
     history = json.loads((out / "history.json").read_text())
@@ -155,6 +176,7 @@ def test_train_deepfakes_saves_model_and_history(deepfakes_run: tuple[Path, str]
         assert all(math.isfinite(v) and v > 0 for v in values)
         assert values[-1] < values[0]  # it learned something in 20 steps
     assert history["seconds"] > 0
+    assert model.history is not None and model.history.state_dict() == history
 
     lines = stdout.strip().splitlines()
     assert len(lines) == 1
@@ -195,13 +217,46 @@ def test_train_multidecoder_and_relight_by_class(
         "reconstruction_centre",
         "reconstruction_right",
     }
+    # the command trains what the recipe trains: its faces (8 people under the three class
+    # lamps), its targets (the light class), the same seed -> the same weights
+    entry = recipes.recipe("multidecoder")
+    torch.manual_seed(0)
+    expected = entry.build(16, latent_dim=16)
+    faces = entry.training_faces(24, 16, seed=0)
+    assert faces.factors["identity"].unique().tolist() == list(range(recipes.PEOPLE))
+    assert set(faces.factors["azimuth"].tolist()) <= set(class_azimuths().tolist())
+    entry.fit(expected, faces, 3, batch_size=16, seed=0, progress=False)
+    state = model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in expected.state_dict().items())
+    assert model.history.losses == expected.history.losses
+
     png = tmp_path / "md.png"
     assert main(["relight", "--model", str(out), "--out", str(png), "--n", "2"]) == 0
     width, height = _png_size(png)
     assert width > 0 and height > 0
     capsys.readouterr()
     err = _error(capsys, ["relight", "--model", str(out), "--values", "0", "--out", str(png)])
-    assert "--values" in err and "MultiDecoder" in err
+    assert "--values" in err and "MultiDecoder" in err and "['left', 'centre', 'right']" in err
+    err = _error(capsys, ["swap", "--model", str(out), "--to", "left", "--out", str(png)])
+    assert "swap needs a DeepFakes model" in err and "MultiDecoder" in err
+
+
+def test_train_autoencoder_which_neither_swaps_nor_relights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ae"
+    argv = ["train", "autoencoder", *TINY, "--steps", "2", "--n-faces", "16", "--out", str(out)]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("AutoEncoder: ")
+    model = SepvizModel.load(out / "model.pt")
+    assert isinstance(model, AutoEncoder) and model.config.latent_dim == 16
+    assert list(json.loads((out / "history.json").read_text())["losses"]) == ["reconstruction"]
+    png = str(tmp_path / "a.png")
+    err = _error(capsys, ["swap", "--model", str(out), "--to", "A", "--out", png])
+    assert "AutoEncoder" in err and "DeepFakes" in err
+    err = _error(capsys, ["relight", "--model", str(out), "--out", png])
+    assert "AutoEncoder" in err and "FaderNet or MultiDecoder" in err
+    assert not Path(png).exists()
 
 
 def test_train_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -75,3 +75,13 @@ def test_memory_is_the_peak_not_the_sum_of_sequential_graphs() -> None:
     one = training_memory(Linear(), {"s": {"x": torch.randn(32, 100)}})
     two = training_memory(TwoSteps(), {"s": {"x": torch.randn(32, 100)}})
     assert two.activations == one.activations  # each graph holds (2x) and its output, in turn
+
+
+def test_a_batch_sliced_from_a_training_set_counts_only_the_batch() -> None:
+    torch.manual_seed(0)
+    model = AutoEncoder(image_size=16, latent_dim=8)
+    faces = torch.rand(2000, 3, 16, 16)  # 6 MiB behind the slice below
+    sliced = training_memory(model, {"faces": {"x": faces[:32]}})
+    copied = training_memory(model, {"faces": {"x": faces[:32].clone()}})
+    assert sliced.activations == copied.activations
+    assert sliced.activations < faces.nbytes / 4

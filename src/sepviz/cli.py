@@ -313,13 +313,14 @@ def _add_relight(commands: Any) -> None:
 
 
 # -- train -----------------------------------------------------------------------------------
-def _training_data(args: argparse.Namespace) -> tuple[SepvizModel, tuple[Any, ...]]:
-    """The model to train and the positional arguments of its ``fit`` (before ``steps``)."""
-    from sepviz.data.synthetic import LIGHT_CLASSES, PERSONS, make_faces
-    from sepviz.models import AutoEncoder, DeepFakes, FaderNet, MultiDecoder
+def _training_data(args: argparse.Namespace) -> tuple[SepvizModel, Any]:
+    """The model to train and its training faces, from the recipe of ``args.model``."""
+    from sepviz.data.synthetic import PERSONS
+    from sepviz.recipes import recipe
 
-    size, n, latent = args.size, args.n_faces, args.latent_dim
-    if args.model == "deepfakes":
+    entry = recipe(args.model)
+    options: dict[str, Any] = {"latent_dim": args.latent_dim}
+    if "identities" in entry.face_options:
         names = list(args.identities or DEFAULT_IDENTITIES)
         unknown = [name for name in names if name not in PERSONS]
         if unknown:
@@ -328,29 +329,13 @@ def _training_data(args: argparse.Namespace) -> tuple[SepvizModel, tuple[Any, ..
             )
         if len(set(names)) != len(names):
             raise CLIError(f"--identities must be different people, got {names}")
-        if n < len(names):
-            raise CLIError(f"--n-faces {n} is less than one face per identity ({len(names)})")
-        faces = make_faces(n, size, identities=names, seed=args.seed)
-        person = faces.factors["identity"]  # face i is names[i % k]
-        groups = {name: faces.images[person == k] for k, name in enumerate(names)}
-        return DeepFakes(names, image_size=size, latent_dim=latent), (groups,)
-    if args.model == "fadernet":
-        faces = make_faces(n, size, identities=AUTOENCODER_PEOPLE, seed=args.seed)
-        y = (faces.factors["azimuth"] / 60.0).clamp(-1, 1)[:, None]
-        model = FaderNet(image_size=size, attribute_dim=1, latent_dim=latent)
-        return model, (faces.images, y)
-    if args.model == "multidecoder":
-        faces = make_faces(n, size, identities=AUTOENCODER_PEOPLE, seed=args.seed)
-        labels = faces.factors["light_class"]
-        empty = [c for k, c in enumerate(LIGHT_CLASSES) if not bool((labels == k).any())]
-        if empty:
+        if args.n_faces < len(names):
             raise CLIError(
-                f"no training faces lit from {empty} among --n-faces {n}; render more faces"
+                f"--n-faces {args.n_faces} is less than one face per identity ({len(names)})"
             )
-        model = MultiDecoder(LIGHT_CLASSES, image_size=size, latent_dim=latent)
-        return model, (faces.images, labels)
-    faces = make_faces(n, size, identities=AUTOENCODER_PEOPLE, seed=args.seed)
-    return AutoEncoder(image_size=size, latent_dim=latent), (faces.images,)
+        options["identities"] = names
+    faces = entry.training_faces(args.n_faces, args.size, args.seed, **options)
+    return entry.build(args.size, **options), faces
 
 
 def _check_resume(model: SepvizModel, out: Path) -> None:
@@ -365,7 +350,7 @@ def _check_resume(model: SepvizModel, out: Path) -> None:
         saved = safe_load(path).get("config")
     except Exception as error:  # a truncated or foreign file
         raise CLIError(f"cannot read the checkpoint {path} to resume from: {error}") from None
-    if saved is not None and dict(saved) != dict(model.config):
+    if saved is not None and dict(saved) != model.config.as_dict():
         raise CLIError(
             f"{path} was trained with {saved}, not {model.config}; use the same flags to "
             "--resume, or another --out to start over"
@@ -374,19 +359,21 @@ def _check_resume(model: SepvizModel, out: Path) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``sepviz train``: render faces, fit the model, save model.pt and history.json."""
+    from sepviz.recipes import recipe
     from sepviz.train import CHECKPOINT_NAME
     from sepviz.utils import seed_everything
 
-    if args.identities is not None and args.model != "deepfakes":
+    entry = recipe(args.model)
+    if args.identities is not None and "identities" not in entry.face_options:
         raise CLIError(f"--identities applies to deepfakes only, not {args.model}")
-    if args.lambda_max is not None and args.model != "fadernet":
+    if args.lambda_max is not None and "lambda_max" not in entry.fit_options:
         raise CLIError(f"--lambda-max applies to fadernet only, not {args.model}")
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out} exists and is not a folder")
 
     seed_everything(args.seed)  # the initial weights
-    model, data = _training_data(args)
+    model, faces = _training_data(args)
     if args.resume:
         _check_resume(model, out)
     elif (out / CHECKPOINT_NAME).exists():
@@ -396,7 +383,6 @@ def cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     fit_kwargs: dict[str, Any] = {
-        "steps": args.steps,
         "batch_size": args.batch_size,
         "seed": args.seed,
         "checkpoint_dir": out,
@@ -404,10 +390,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         "resume": args.resume,
         "progress": args.progress,
     }
-    if args.model == "fadernet":
-        lambda_max = args.lambda_max if args.lambda_max is not None else DEFAULT_LAMBDA_MAX
-        fit_kwargs["lambda_max"] = lambda_max
-    history = model.fit(*data, **fit_kwargs)
+    if args.lambda_max is not None:
+        fit_kwargs["lambda_max"] = args.lambda_max
+    history = entry.fit(model, faces, args.steps, **fit_kwargs).history
 
     model_path = model.save(out / MODEL_FILE)
     history_path = out / HISTORY_FILE
@@ -436,7 +421,7 @@ def load_model(path: Path) -> SepvizModel:
         raise CLIError(f"{path} is not a sepviz model file: {error}") from None
     if not isinstance(state, dict) or ("state_dict" not in state and "model" not in state):
         raise CLIError(f"{path} is not a sepviz model file (no weights in it)")
-    name = state.get("class") or _class_from_config(state.get("config") or {})
+    name = state.get("class", "?")
     klass = _model_class(name)
     if klass is None:
         raise CLIError(f"{path} holds a {name}, which this version of sepviz does not know")
@@ -446,17 +431,6 @@ def load_model(path: Path) -> SepvizModel:
         raise CLIError(f"cannot load {path}: {error}") from None
     assert isinstance(model, SepvizModel)
     return model
-
-
-def _class_from_config(config: dict[str, Any]) -> str:
-    """The model class a training checkpoint (``last.pt``, which has no class name) came from."""
-    if "identities" in config:
-        return "DeepFakes"
-    if "classes" in config:
-        return "MultiDecoder"
-    if "attribute" in config:
-        return "FaderNet"
-    return "AutoEncoder"
 
 
 def _model_class(name: str) -> type[SepvizModel] | None:
@@ -497,16 +471,16 @@ def cmd_swap(args: argparse.Namespace) -> int:
     import torch
 
     from sepviz.data.synthetic import PERSONS, make_faces
-    from sepviz.models.deepfakes import DeepFakes
+    from sepviz.recipes import kind_of, recipe
     from sepviz.viz import image_grid
 
     model = load_model(args.model)
-    if not isinstance(model, DeepFakes):
+    if not recipe(kind_of(model)).swap:
         raise CLIError(
             f"swap needs a DeepFakes model, but {args.model} holds a {type(model).__name__}; "
             "train one with 'sepviz train deepfakes'"
         )
-    names = model.identities
+    names = model.names
     if args.to not in names:
         raise CLIError(f"--to {args.to!r} is not an identity of this model; it has {names}")
     if args.input is not None:
@@ -534,22 +508,22 @@ def cmd_swap(args: argparse.Namespace) -> int:
 def cmd_relight(args: argparse.Namespace) -> int:
     """``sepviz relight``: one row per face; columns are light values or light classes."""
     from sepviz.data.synthetic import make_faces
-    from sepviz.models.fadernet import FaderNet
-    from sepviz.models.multidecoder import MultiDecoder
-    from sepviz.probes import decoder_swap_grid, relight_grid
+    from sepviz.grids import decoder_swap_grid, relight_grid
+    from sepviz.recipes import kind_of, recipe
     from sepviz.viz import swap_grid
 
     model = load_model(args.model)
-    if not isinstance(model, (FaderNet, MultiDecoder)):
+    how = recipe(kind_of(model)).relight
+    if how is None:
         raise CLIError(
             f"relight needs a FaderNet or MultiDecoder model, but {args.model} holds a "
             f"{type(model).__name__}; train one with 'sepviz train fadernet' or "
             "'sepviz train multidecoder'"
         )
-    if isinstance(model, MultiDecoder) and args.values is not None:
+    if how == "decoders" and args.values is not None:
         raise CLIError(
-            f"--values applies to FaderNet only; a MultiDecoder relights to its classes "
-            f"{model.classes}"
+            f"--values applies to FaderNet only; a {type(model).__name__} relights to its "
+            f"decoders {model.names}"
         )
     if args.input is not None:
         x = _input_images(args.input, model.image_size, args.n)
@@ -558,15 +532,15 @@ def cmd_relight(args: argparse.Namespace) -> int:
         faces = make_faces(args.n, model.image_size, identities=args.n, seed=args.seed)
         x = faces.images
         rows = [f"az {float(a):+.0f}°" for a in faces.factors["azimuth"]]
-    if isinstance(model, FaderNet):
+    if how == "slider":
         values = list(args.values if args.values is not None else DEFAULT_VALUES)
         grid = relight_grid(model, x, values)
         columns = [f"y = {v:g}" for v in values]
-        title = "FaderNet relight: each face with the light value y"
+        title = f"{type(model).__name__} relight: each face with the light value y"
     else:
         grid = decoder_swap_grid(model, x)
-        columns = list(model.classes)
-        title = "MultiDecoder relight: each face decoded by each light class's decoder"
+        columns = list(model.names)
+        title = f"{type(model).__name__} relight: each face decoded by each class's decoder"
     fig = swap_grid(grid, inputs=x, col_labels=columns, row_labels=rows, title=title)
     print(f"saved {_save(fig, args.out)}")
     return 0

@@ -91,6 +91,9 @@ def training_memory(
         weakref.finalize(t, release, ptr)
         return t
 
+    # A batch sliced from a training set is a view of the whole set's storage: copy it, so
+    # that only the batch itself is counted (a slice of 3,000 faces counted 62 MiB, not 28).
+    batch = {n: {k: t.clone() for k, t in stream.items()} for n, stream in batch.items()}
     buffers = {name: b.clone() for name, b in model.named_buffers()}  # BatchNorm statistics..
     was_training = model.training
     model.train()

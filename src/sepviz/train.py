@@ -179,17 +179,23 @@ def fit(
         log_every: record (and display) the losses every ``log_every`` steps.
 
     Raises:
-        ValueError: bad ``steps``/``batch_size`` or empty streams.
+        ValueError: ``steps``, ``batch_size``, ``log_every``, ``checkpoint_every`` or ``seed``
+            not an int in range, ``resume`` without ``checkpoint_dir``, or empty streams.
         FloatingPointError: a loss became NaN or infinite (the message names the step).
     """
     from tqdm.auto import tqdm
 
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if log_every < 1:
-        raise ValueError(f"log_every must be >= 1, got {log_every}")
+    for name, value, low in (
+        ("steps", steps, 0),
+        ("batch_size", batch_size, 1),
+        ("log_every", log_every, 1),
+        ("checkpoint_every", checkpoint_every, 1),
+        ("seed", seed, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir: the folder of the run to continue")
     _check_streams(streams)
     device = pick_device(device)
     model.to(device)
@@ -219,7 +225,7 @@ def fit(
                 "scaler": scaler.state_dict() if scaler is not None else {},
                 "history": history.state_dict(),
                 "step": step,
-                "config": dict(model.config),
+                "config": model.config.as_dict(),
                 "class": type(model).__name__,
             },
             ckpt_path,

@@ -1,17 +1,10 @@
-"""Trained models on demand: train once with a standard recipe, then load from a cache.
+"""Trained models on demand: train once with a recipe, then load from a cache.
 
 Several chapters study the same model (chapter 3 trains DeepFakes, chapters 5 and 6 probe
-it). :func:`trained` trains it the first time with the recipe below and saves it under
-``cache_dir``; later calls with the same arguments load it in a second. The cache key is
-every argument plus the sepviz version, so a changed recipe never loads a stale model.
-
-Recipes (synthetic faces, :func:`training_faces`):
-
-- ``"autoencoder"``: 8 random people, random expressions and lights.
-- ``"deepfakes"``: the named people (default A and B), one decoder each.
-- ``"fadernet"``: 8 random people; y = azimuth / 60 in [-1, 1] (continuous).
-- ``"multidecoder"``: 8 random people lit by the lamps of :func:`class_azimuths` (left /
-  centre / right), one decoder per light class.
+it). :func:`trained` trains it the first time with its recipe (:data:`sepviz.recipes.RECIPES`:
+which faces, which target) and saves it under ``cache_dir``; later calls with the same
+arguments load it in a second. The cache key is every argument plus the sepviz version, so a
+changed recipe never loads a stale model.
 """
 
 from __future__ import annotations
@@ -26,10 +19,9 @@ import torch
 
 import sepviz
 from sepviz.data.faceset import FaceSet
-from sepviz.data.synthetic import LIGHT_CLASSES, class_azimuths, make_faces
 from sepviz.models.base import SepvizModel
+from sepviz.recipes import recipe
 
-KINDS = ("autoencoder", "deepfakes", "fadernet", "multidecoder")
 DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "data" / "cache" / "models"
 
 
@@ -59,48 +51,11 @@ def settings(budget: str) -> dict[str, int]:
     return dict(SETTINGS[budget])
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-
-
 def training_faces(
     kind: str, size: int, n: int = 4000, seed: int = 0, identities: tuple[str, ...] = ("A", "B")
 ) -> FaceSet:
-    """The synthetic training set of a recipe (see the module docstring): ``n`` faces."""
-    _check_kind(kind)
-    if kind == "deepfakes":
-        return make_faces(n, size=size, identities=list(identities), seed=seed)
-    if kind == "multidecoder":
-        return make_faces(n, size=size, identities=8, seed=seed, azimuths=class_azimuths())
-    return make_faces(n, size=size, identities=8, seed=seed)
-
-
-def build(kind: str, size: int, **options: Any) -> SepvizModel:
-    """An untrained model of ``kind`` at ``size`` px; ``options`` go to its constructor."""
-    _check_kind(kind)
-    from sepviz import models
-
-    if kind == "autoencoder":
-        return models.AutoEncoder(image_size=size, **options)
-    if kind == "deepfakes":
-        return models.DeepFakes(image_size=size, **options)
-    if kind == "fadernet":
-        return models.FaderNet(image_size=size, **options)
-    return models.MultiDecoder(classes=LIGHT_CLASSES, image_size=size, **options)
-
-
-def fit_recipe(model: SepvizModel, kind: str, faces: FaceSet, steps: int, **fit_kwargs: Any) -> Any:
-    """Train ``model`` on ``faces`` the way recipe ``kind`` does; returns the History."""
-    if kind == "deepfakes":
-        groups = {name: faces.where(identity=i).images for i, name in enumerate(model.identities)}
-        return model.fit(groups, steps=steps, **fit_kwargs)
-    if kind == "fadernet":
-        y = (faces.factors["azimuth"] / 60).unsqueeze(1)
-        return model.fit(faces.images, y, steps=steps, **fit_kwargs)
-    if kind == "multidecoder":
-        return model.fit(faces.images, faces.factors["light_class"], steps=steps, **fit_kwargs)
-    return model.fit(faces.images, steps=steps, **fit_kwargs)
+    """The synthetic training set of ``kind``'s recipe: ``n`` faces at ``size`` px."""
+    return recipe(kind).training_faces(n, size, seed, identities=identities)
 
 
 def trained(
@@ -117,7 +72,7 @@ def trained(
     """A model of ``kind`` trained with its recipe, loaded from the cache when it is there.
 
     Args:
-        kind: one of :data:`KINDS`.
+        kind: one of :data:`sepviz.recipes.KINDS`.
         size: image side (a power of two >= 16).
         steps: training steps.
         seed: seeds the weights, the faces and the batches.
@@ -128,10 +83,10 @@ def trained(
         options: constructor arguments (e.g. ``latent_dim=32``, ``identities=["A", "C"]``).
 
     Returns:
-        The model in eval mode; ``model.history`` holds the training History when it was
-        trained in this call, ``None`` when it was loaded.
+        The model in eval mode; ``model.history`` holds its training History (saved with it
+        in the cache).
     """
-    _check_kind(kind)
+    entry = recipe(kind)
     fit = dict(fit or {})
     key = json.dumps(
         [sepviz.__version__, kind, size, steps, seed, n_faces, fit, options],
@@ -140,14 +95,11 @@ def trained(
     )
     path = cache_dir() / f"{kind}-{size}px-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
     if cache and path.exists():
-        model = SepvizModel.load(path)
-        model.history = None
-        return model
+        return SepvizModel.load(path)  # with the History it was trained with
     torch.manual_seed(seed)
-    model = build(kind, size, **options)
-    identities = tuple(options.get("identities", ("A", "B")))
-    faces = training_faces(kind, size, n_faces, seed, identities)
-    model.history = fit_recipe(model, kind, faces, steps, seed=seed, progress=progress, **fit)
+    model = entry.build(size, **options)
+    faces = entry.training_faces(n_faces, size, seed, **options)
+    entry.fit(model, faces, steps, seed=seed, progress=progress, **fit)
     if cache:
         model.save(path)
     return model

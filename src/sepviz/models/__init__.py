@@ -1,7 +1,10 @@
 """The models of the book: an autoencoder, DeepFakes, FaderNet and a one-decoder-per-class model.
 
-All take and return images as float32 tensors (N, 3, H, W) in [0, 1] and train with
-:func:`sepviz.train.fit` through their ``fit`` method.
+All take and return images as float32 tensors (N, 3, H, W) in [0, 1]. Each is built from a
+config dataclass (``FaderNet(FaderNetConfig(...))`` or ``FaderNet(latent_dim=32)``), trains
+with ``model.fit(x, y, steps=...)`` (which returns the model, its losses on ``model.history``)
+and decodes with another decoder through one verb, ``swap(x, to)``; FaderNet's slider is
+``relight(x, y)``. :mod:`sepviz.recipes` says which faces and targets each model learns from.
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ from typing import Any
 
 _WHERE = {
     "SepvizModel": "base",
+    "ModelConfig": "base",
+    "DeepFakesConfig": "deepfakes",
+    "FaderNetConfig": "fadernet",
+    "MultiDecoderConfig": "multidecoder",
     "AutoEncoder": "autoencoder",
     "DeepFakes": "deepfakes",
     "FaderNet": "fadernet",

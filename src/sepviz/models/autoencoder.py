@@ -8,23 +8,25 @@ import torch
 from torch import nn
 
 from sepviz.models import blocks
-from sepviz.models.base import SepvizModel
-from sepviz.train import History, Optimize
+from sepviz.models.base import ModelConfig, SepvizModel
+from sepviz.train import Optimize, Streams
 
 
 class AutoEncoder(SepvizModel):
-    """Encoder E and decoder D: ``reconstruct(x) = D(E(x))``, trained on the squared error.
+    """Encoder E and decoder D: ``reconstruct(x) = D(E(x))``, trained on the squared error
 
-    Args:
-        image_size: side of the square input, a power of two >= 16.
-        latent_dim: length of the latent vector z.
-        lr: Adam learning rate.
+    .. math:: \\mathcal{L}(E, D) = \\lVert D(E(x)) - x \\rVert^2 .
+
+    Built from a :class:`~sepviz.models.base.ModelConfig` (``image_size``, ``latent_dim``,
+    ``lr``); ``fit(x)`` needs faces only.
     """
 
-    def __init__(self, image_size: int = 32, latent_dim: int = 64, lr: float = 1e-3) -> None:
-        super().__init__(image_size=image_size, latent_dim=latent_dim, lr=lr)
-        self.encoder = blocks.encoder(image_size, latent_dim)
-        self.decoder = blocks.decoder(image_size, latent_dim)
+    Config = ModelConfig
+
+    def __init__(self, config: ModelConfig | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        self.encoder = blocks.encoder(self.image_size, self.latent_dim)
+        self.decoder = blocks.decoder(self.image_size, self.latent_dim)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = E(x): (N, 3, S, S) in [0, 1] -> (N, latent_dim)."""
@@ -41,8 +43,14 @@ class AutoEncoder(SepvizModel):
     def probe_layers(self, decoder: str | None = None) -> dict[str, nn.Module]:
         return self.layers_of(self.encoder, self.decoder)
 
+    def streams(self, x: torch.Tensor, y: Any = None) -> Streams:
+        """Faces x (N, 3, S, S) in [0, 1]; an autoencoder has no target, so ``y`` must be None."""
+        if y is not None:
+            raise ValueError("an AutoEncoder learns from faces alone: y must be None")
+        return {"faces": {"x": self.check(x)}}
+
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"ae": torch.optim.Adam(self.parameters(), lr=self.config["lr"])}
+        return {"ae": torch.optim.Adam(self.parameters(), lr=self.config.lr)}
 
     def training_step(
         self, batch: dict[str, dict[str, torch.Tensor]], step: int, optimize: Optimize
@@ -51,8 +59,3 @@ class AutoEncoder(SepvizModel):
         loss = blocks.mse(self.reconstruct(x), x)
         optimize(loss, "ae")
         return {"reconstruction": loss.detach()}
-
-    def fit(self, x: torch.Tensor, steps: int = 1000, **fit_kwargs: Any) -> History:
-        """Train on images x (N, 3, S, S) in [0, 1]; ``fit_kwargs`` go to :func:`sepviz.train.fit`
-        (``batch_size``, ``seed``, ``checkpoint_dir``, ``resume``, ``callbacks``, ...)."""
-        return self.train_on({"faces": {"x": self.check(x)}}, steps, **fit_kwargs)

@@ -1,7 +1,15 @@
-"""What every sepviz model shares: configuration, save / load, batched inference, checks."""
+"""What every sepviz model shares: a config dataclass, ``fit``, save / load, batched inference.
+
+The habit is scikit-learn's: a model is built from its configuration (one frozen dataclass,
+its constructor arguments written once), ``fit(x, y)`` trains it and returns it, with the loss
+:class:`~sepviz.train.History` on ``model.history``. What one training step does is the model's
+own ``training_step``; the loop around it is :func:`sepviz.train.fit`, the same for all.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -10,33 +18,98 @@ import torch
 from torch import nn
 
 from sepviz.train import History, Optimize, Streams
-from sepviz.utils import atomic_save, check_images, safe_load
+from sepviz.utils import atomic_save, batched, check_images, safe_load
 
 M = TypeVar("M", bound="SepvizModel")
 
 
-class SepvizModel(nn.Module):
-    """Base class: a model is an ``nn.Module`` that knows its constructor arguments.
+def positive_number(value: Any) -> bool:
+    """A finite real number > 0 (not a bool)."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return is_number and math.isfinite(value) and value > 0
 
-    Subclasses call ``super().__init__(**config)`` with their constructor arguments (plain
-    Python values), define ``configure_optimizers`` and ``training_step`` for
-    :func:`sepviz.train.fit`, ``encode`` and ``probe_layers`` for the probes.
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """What every model is built from.
+
+    Args:
+        image_size: side of the square faces, a power of two >= 16.
+        latent_dim: length of the latent vector z, >= 1.
+        lr: Adam learning rate, > 0.
     """
 
-    registry: ClassVar[dict[str, type[SepvizModel]]] = {}
+    image_size: int = 32
+    latent_dim: int = 64
+    lr: float = 1e-3
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        SepvizModel.registry[cls.__name__] = cls
-
-    def __init__(self, **config: Any) -> None:
-        super().__init__()
-        size = config.get("image_size")
-        if size is not None and (not isinstance(size, int) or size < 16 or size & (size - 1)):
+    def __post_init__(self) -> None:
+        size = self.image_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 16 or size & (size - 1):
             raise ValueError(f"image_size must be a power of two >= 16, got {size!r}")
-        self.config: dict[str, Any] = dict(config)
+        if isinstance(self.latent_dim, bool) or not isinstance(self.latent_dim, int):
+            raise ValueError(f"latent_dim must be an int >= 1, got {self.latent_dim!r}")
+        if self.latent_dim < 1:
+            raise ValueError(f"latent_dim must be an int >= 1, got {self.latent_dim!r}")
+        if not positive_number(self.lr):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
 
-    # -- training contract -------------------------------------------------------------
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (tuples as lists): what :meth:`SepvizModel.save` stores."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+
+class SepvizModel(nn.Module):
+    """Base class: an ``nn.Module`` built from a config dataclass (:attr:`Config`).
+
+    ``Model(config)`` or ``Model(**fields)`` (or both: fields override the config's). Subclasses
+    define ``streams`` (turn ``fit``'s arguments into training data), ``configure_optimizers``
+    and ``training_step`` for :func:`sepviz.train.fit`, and ``encode`` / ``probe_layers`` for
+    the probes.
+    """
+
+    Config: ClassVar[type[ModelConfig]] = ModelConfig
+
+    def __init__(self, config: ModelConfig | None = None, **fields: Any) -> None:
+        super().__init__()
+        if config is not None and type(config) is not self.Config:
+            raise TypeError(f"config must be a {self.Config.__name__}, got {type(config).__name__}")
+        known = [f.name for f in dataclasses.fields(self.Config)]
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unknown arguments {unknown}; "
+                f"its {self.Config.__name__} has {known}"
+            )
+        base = config if config is not None else self.Config()
+        self.config = dataclasses.replace(base, **fields) if fields else base
+        self.history: History | None = None
+
+    # -- training ------------------------------------------------------------------------
+    def streams(self, x: torch.Tensor, y: Any = None) -> Streams:
+        """Turn ``fit``'s arguments into named streams of tensors (:data:`sepviz.train.Streams`)."""
+        raise NotImplementedError
+
+    def fit(self: M, x: Any, y: Any = None, *, steps: int = 1500, **train_kwargs: Any) -> M:
+        """Train on faces ``x`` (N, 3, S, S) in [0, 1] with targets ``y`` (what the model needs:
+        see its ``streams``) for ``steps`` steps; returns the model, in eval mode, with its loss
+        History on ``model.history``.
+
+        ``train_kwargs`` go to :func:`sepviz.train.fit` (``batch_size``, ``seed``,
+        ``checkpoint_dir``, ``resume``, ``callbacks``, ``progress``, ``device``, ...).
+        """
+        from sepviz.train import fit
+
+        streams = self.streams(x, y)
+        self.history = fit(self, streams, steps=steps, **train_kwargs)
+        self.after_fit(streams)
+        return self
+
+    def after_fit(self, streams: Streams) -> None:
+        """A hook run at the end of :meth:`fit` (FaderNet re-measures its BatchNorm here)."""
+
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 
@@ -59,7 +132,11 @@ class SepvizModel(nn.Module):
 
     @property
     def image_size(self) -> int:
-        return int(self.config["image_size"])
+        return self.config.image_size
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
 
     def n_parameters(self) -> int:
         """Number of trainable parameters (discriminators included)."""
@@ -70,21 +147,12 @@ class SepvizModel(nn.Module):
         check_images(x, name, self.image_size)
         return x.to(self.device, torch.float32)
 
-    @torch.no_grad()
     def batched(
         self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int = 256
     ) -> torch.Tensor:
-        """Apply ``fn`` to ``x`` in eval mode, ``batch_size`` rows at a time; CPU result."""
-        was_training = self.training
-        self.eval()
-        try:
-            out = [
-                fn(x[i : i + batch_size].to(self.device)).float().cpu()
-                for i in range(0, x.shape[0], batch_size)
-            ]
-        finally:
-            self.train(was_training)
-        return torch.cat(out)
+        """Apply ``fn`` to ``x`` in eval mode, ``batch_size`` rows at a time; CPU float32
+        result (:func:`sepviz.utils.batched` with this model)."""
+        return batched(self, fn, x, batch_size)
 
     @torch.no_grad()
     def recalibrate_batchnorm(
@@ -128,22 +196,21 @@ class SepvizModel(nn.Module):
         layers.update({f"dec{i + 1}": block for i, block in enumerate(decoder)})
         return layers
 
-    def train_on(self, streams: Streams, steps: int, **fit_kwargs: Any) -> History:
-        """Run :func:`sepviz.train.fit` on ``streams``, then keep the model in eval mode."""
-        from sepviz.train import fit
-
-        return fit(self, streams, steps=steps, **fit_kwargs)
-
     def save(self, path: str | Path) -> Path:
-        """Write the weights and constructor arguments to ``path`` atomically."""
-        return atomic_save(
-            {"class": type(self).__name__, "config": self.config, "state_dict": self.state_dict()},
-            path,
-        )
+        """Write the weights, the config and the training History to ``path`` atomically."""
+        state = {
+            "class": type(self).__name__,
+            "config": self.config.as_dict(),
+            "state_dict": self.state_dict(),
+        }
+        if self.history is not None:  # plain lists and floats: loadable with weights_only
+            state["history"] = self.history.state_dict()
+        return atomic_save(state, path)
 
     @classmethod
     def load(cls: type[M], path: str | Path, map_location: str | torch.device = "cpu") -> M:
-        """Rebuild a model saved with :meth:`save` (``torch.load(weights_only=True)``).
+        """Rebuild a model saved with :meth:`save` (``torch.load(weights_only=True)``), with
+        its training History on ``model.history`` when the file has one.
 
         Also accepts a training checkpoint (``last.pt`` written by :func:`sepviz.train.fit`).
         """
@@ -153,12 +220,22 @@ class SepvizModel(nn.Module):
         if not isinstance(state, dict) or not ("state_dict" in state or "model" in state):
             raise ValueError(f"{path} is not a sepviz model file (no state_dict)")
         name = state.get("class", cls.__name__)
-        if name not in sepviz.models.__all__ or name == "SepvizModel":
+        klass = getattr(sepviz.models, name, None) if name in sepviz.models.__all__ else None
+        if (
+            not (isinstance(klass, type) and issubclass(klass, SepvizModel))
+            or name == "SepvizModel"
+        ):
             raise ValueError(f"{path} holds an unknown model class {name!r}")
-        klass = cls if cls is not SepvizModel else getattr(sepviz.models, name)
-        if name != klass.__name__:
-            raise ValueError(f"{path} holds a {name}, not a {klass.__name__}")
-        model = klass(**state["config"])
+        if cls is not SepvizModel and klass is not cls:
+            raise ValueError(f"{path} holds a {name}, not a {cls.__name__}")
+        try:
+            model = klass(**state["config"])
+        except (TypeError, KeyError) as error:
+            raise ValueError(
+                f"{path} holds a {name} with a config it cannot take: {error}"
+            ) from None
         model.load_state_dict(state.get("state_dict", state.get("model")))
+        if isinstance(state.get("history"), dict):
+            model.history = History.from_state_dict(state["history"])
         model.eval()
         return model

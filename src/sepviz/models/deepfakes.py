@@ -8,53 +8,152 @@ person), scaled down. The claim under test: the shared latent keeps what A and B
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from sepviz.models import blocks
-from sepviz.models.base import SepvizModel
-from sepviz.train import History, Optimize
+from sepviz.models.base import ModelConfig, SepvizModel
+from sepviz.train import Optimize, Streams
+
+Label = str | int
+"""A decoder given by its name (``"B"``, ``"left"``) or by its index in the model's names."""
+
+
+def check_names(names: Any, field: str) -> tuple[str, ...]:
+    """``names`` as a tuple of unique non-empty strings, or a ``ValueError`` naming ``field``."""
+    if isinstance(names, str) or not isinstance(names, Sequence):
+        raise ValueError(f"{field} must be a list of names such as ['A', 'B'], got {names!r}")
+    names = tuple(str(n) for n in names)
+    if not names or len(set(names)) != len(names) or not all(names):
+        raise ValueError(f"{field} must be unique non-empty names, got {list(names)!r}")
+    return names
 
 
 class SharedEncoderModel(SepvizModel):
-    """A shared encoder and one decoder per name; the base of DeepFakes and MultiDecoder.
+    """A ``shared_encoder`` and one decoder per name: the base of DeepFakes and MultiDecoder.
 
     ``decoders[name]`` is an ``nn.Sequential`` of blocks (see :mod:`sepviz.models.blocks`).
     Each training step draws a batch per name, encodes all of them in one pass (one set of
-    BatchNorm statistics for everybody) and reconstructs each batch with its own decoder.
+    BatchNorm statistics for everybody) and reconstructs each batch with its own decoder:
+
+    .. math:: \\mathcal{L} = \\sum_k \\lVert D_k(E(x_k)) - x_k \\rVert^2 .
     """
 
-    def __init__(self, names: Sequence[str], image_size: int, latent_dim: int, lr: float) -> None:
-        names = [str(n) for n in names]
-        if len(names) < 1 or len(set(names)) != len(names):
-            raise ValueError(f"decoder names must be unique and non-empty, got {names!r}")
-        super().__init__(image_size=image_size, latent_dim=latent_dim, lr=lr)
-        self.names = names
-        self.shared_encoder = blocks.encoder(image_size, latent_dim)
-        self.decoders = nn.ModuleDict({n: blocks.decoder(image_size, latent_dim) for n in names})
+    names: list[str]  # the decoders, in label order (set by the subclass from its config)
 
-    def _name(self, name: str, arg: str = "name") -> str:
-        if name not in self.decoders:
-            raise ValueError(f"{arg}={name!r} is not a decoder of this model; have {self.names}")
-        return name
+    def __init__(self, config: ModelConfig | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        self.shared_encoder = blocks.encoder(self.image_size, self.latent_dim)
+        self.decoders = nn.ModuleDict(
+            {n: blocks.decoder(self.image_size, self.latent_dim) for n in self.names}
+        )
+
+    def name_of(self, label: Label, arg: str = "to") -> str:
+        """The decoder name of ``label`` (a name, or an integer index into :attr:`names`)."""
+        if isinstance(label, torch.Tensor) and label.ndim == 0 and not label.is_floating_point():
+            label = int(label)
+        if isinstance(label, numbers.Integral) and not isinstance(label, bool):
+            k = int(label)
+            if not 0 <= k < len(self.names):
+                raise ValueError(
+                    f"{arg}={k} is out of range: decoder indices lie in [0, {len(self.names)}) "
+                    f"for {self.names}"
+                )
+            return self.names[k]
+        if not isinstance(label, str) or label not in self.names:
+            raise ValueError(
+                f"{arg}={label!r} is not a decoder of this model; have {self.names} "
+                f"(or an index in [0, {len(self.names)}))"
+            )
+        return label
+
+    def label_indices(self, labels: Any, n: int, arg: str = "y") -> torch.Tensor:
+        """(n,) int64 decoder indices from ``labels``: names (``["A", "B", ...]``) or ints."""
+        if labels is None or isinstance(labels, str):
+            got = f"the string {labels!r}" if isinstance(labels, str) else "None"
+            raise ValueError(
+                f"{arg} must hold one label per image, got {got}: names in {self.names} or "
+                "indices (or give the images as a dict name -> images)"
+            )
+        if isinstance(labels, np.ndarray) and labels.dtype.kind in "US":
+            labels = labels.tolist()
+        if isinstance(labels, Sequence) and any(isinstance(v, str) for v in labels):
+            if not all(isinstance(v, str) for v in labels):
+                raise ValueError(f"{arg} mixes names and indices: give all names or all ints")
+            index = {name: k for k, name in enumerate(self.names)}
+            unknown = sorted({str(v) for v in labels} - set(index))
+            if unknown:
+                raise ValueError(f"{arg} holds unknown names {unknown}; have {self.names}")
+            labels = [index[v] for v in labels]
+        try:
+            labels = torch.as_tensor(labels)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(f"{arg} must be (N,) names or ints, got {labels!r}: {error}") from None
+        if labels.ndim != 1 or labels.shape[0] != n or labels.is_floating_point():
+            raise ValueError(
+                f"{arg} must be (N,) names or ints with N = {n} images, got {tuple(labels.shape)} "
+                f"{labels.dtype}"
+            )
+        if n and (labels.min() < 0 or labels.max() >= len(self.names)):
+            raise ValueError(
+                f"{arg} must lie in [0, {len(self.names)}) (the decoders {self.names}), "
+                f"got {labels.unique().tolist()}"
+            )
+        return labels.long()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = E(x): (N, 3, S, S) in [0, 1] -> (N, latent_dim)."""
         return self.shared_encoder(x)
 
-    def decode(self, z: torch.Tensor, name: str) -> torch.Tensor:
-        """decoders[name](z): (N, latent_dim) -> (N, 3, S, S) in [0, 1]."""
-        return self.decoders[self._name(name)](z)
+    def decode(self, z: torch.Tensor, to: Label) -> torch.Tensor:
+        """decoders[to](z): (N, latent_dim) -> (N, 3, S, S) in [0, 1]."""
+        return self.decoders[self.name_of(to)](z)
+
+    def swap(self, x: torch.Tensor, to: Label) -> torch.Tensor:
+        """Faces ``x`` decoded by decoder ``to`` (a name or an index): D_to(E(x)).
+
+        For DeepFakes ``to``'s identity with x's expression and light (if the latent is
+        identity-free); for MultiDecoder x relit to light class ``to``. (N, 3, S, S) in
+        [0, 1], returned on the CPU.
+        """
+        name = self.name_of(to)
+        return self.batched(lambda b: self.decoders[name](self.encode(b)), self.check(x))
 
     def probe_layers(self, decoder: str | None = None) -> dict[str, nn.Module]:
-        name = self._name(decoder if decoder is not None else self.names[0], "decoder")
+        name = self.name_of(decoder if decoder is not None else 0, "decoder")
         return self.layers_of(self.shared_encoder, self.decoders[name])
 
+    def streams(self, x: Any, y: Any = None) -> Streams:
+        """One stream per decoder: ``x`` (N, 3, S, S) in [0, 1] with ``y`` (N,) names or
+        indices of :attr:`names`, or ``x`` a dict name -> images and ``y`` None."""
+        if isinstance(x, Mapping):
+            if y is not None:
+                raise ValueError("give images as a dict name -> images, or x with labels y")
+            groups = dict(x)
+        else:
+            x = self.check(x, "x")
+            labels = self.label_indices(y, x.shape[0]).to(x.device)
+            groups = {name: x[labels == k] for k, name in enumerate(self.names)}
+        missing = [n for n in self.names if n not in groups]
+        extra = [n for n in groups if n not in self.names]
+        if missing or extra:
+            raise ValueError(
+                f"images must be given for exactly the decoders {self.names}; "
+                f"missing {missing}, unknown {extra}"
+            )
+        for name, images in groups.items():
+            if isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[0] == 0:
+                raise ValueError(f"no images for {name!r}: every decoder needs training images")
+        return {n: {"x": self.check(groups[n], f"images[{n!r}]")} for n in self.names}
+
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"ae": torch.optim.Adam(self.parameters(), lr=self.config["lr"])}
+        return {"ae": torch.optim.Adam(self.parameters(), lr=self.config.lr)}
 
     def training_step(
         self, batch: dict[str, dict[str, torch.Tensor]], step: int, optimize: Optimize
@@ -65,64 +164,31 @@ class SharedEncoderModel(SepvizModel):
         optimize(sum(losses.values()), "ae")
         return {f"reconstruction_{n}": loss.detach() for n, loss in losses.items()}
 
-    def _fit_groups(self, groups: Mapping[str, torch.Tensor], steps: int, **kw: Any) -> History:
-        missing = [n for n in self.names if n not in groups]
-        extra = [n for n in groups if n not in self.decoders]
-        if missing or extra:
-            raise ValueError(
-                f"images must be given for exactly the decoders {self.names}; "
-                f"missing {missing}, unknown {extra}"
-            )
-        for name, x in groups.items():
-            if isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[0] == 0:
-                raise ValueError(f"no images for {name!r}: every decoder needs training images")
-        checked = {n: self.check(groups[n], f"images[{n!r}]") for n in self.names}
-        return self.train_on({n: {"x": x} for n, x in checked.items()}, steps, **kw)
 
-    def transfer(self, x: torch.Tensor, to: str) -> torch.Tensor:
-        """Faces ``x`` (N, 3, S, S) in [0, 1] decoded by ``decoders[to]``; CPU, same shape."""
-        self._name(to, "to")
-        return self.batched(lambda b: self.decode(self.encode(b), to), self.check(x))
+@dataclasses.dataclass(frozen=True)
+class DeepFakesConfig(ModelConfig):
+    """A :class:`~sepviz.models.base.ModelConfig` plus ``identities``: one decoder per person."""
+
+    identities: tuple[str, ...] = ("A", "B")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "identities", check_names(self.identities, "identities"))
 
 
 class DeepFakes(SharedEncoderModel):
     """``shared_encoder`` and ``decoders["A"]``, ``decoders["B"]``, ...: the DeepFakes autoencoder.
 
-    Args:
-        identities: decoder names, one per person (e.g. ``["A", "B"]``).
-        image_size: side of the square faces, a power of two >= 16.
-        latent_dim: length of the shared latent vector z.
-        lr: Adam learning rate.
+    ``fit(x, y)`` with y the identity of each face (names or indices of ``identities``), or
+    ``fit({"A": images_a, "B": images_b})``; ``swap(x, to="B")`` decodes with B's decoder.
     """
 
-    def __init__(
-        self,
-        identities: Sequence[str] = ("A", "B"),
-        image_size: int = 32,
-        latent_dim: int = 64,
-        lr: float = 1e-3,
-    ) -> None:
-        super().__init__(identities, image_size, latent_dim, lr)
-        self.config = {"identities": list(self.names), **self.config}
+    Config = DeepFakesConfig
+
+    @property
+    def names(self) -> list[str]:  # type: ignore[override]
+        return list(self.config.identities)
 
     @property
     def identities(self) -> list[str]:
         return self.names
-
-    def fit(self, images: Mapping[str, torch.Tensor], steps: int = 1500, **kw: Any) -> History:
-        """Train every decoder on its own person's images.
-
-        Args:
-            images: identity -> (N_i, 3, S, S) in [0, 1], one entry per identity.
-            steps: optimisation steps; each draws ``batch_size`` images of every identity.
-            kw: passed to :func:`sepviz.train.fit` (``batch_size``, ``seed``,
-                ``checkpoint_dir``, ``resume``, ``callbacks``, ``progress``, ...).
-        """
-        if not isinstance(images, Mapping):
-            raise ValueError(f"images must be a dict identity -> images, got {type(images)}")
-        return self._fit_groups(images, steps, **kw)
-
-    def swap(self, x: torch.Tensor, to: str) -> torch.Tensor:
-        """Faces ``x`` decoded by ``decoders[to]``: ``to``'s identity with x's expression and
-        light (if the latent is identity-free). (N, 3, S, S) in [0, 1], returned on the CPU."""
-        return self.transfer(x, to)

@@ -35,6 +35,7 @@ shown the face under a centre light reconstructs as well as lambda = 0 does (38.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -42,8 +43,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from sepviz.models import blocks
-from sepviz.models.base import SepvizModel
-from sepviz.train import History, Optimize
+from sepviz.models.base import ModelConfig, SepvizModel, positive_number
+from sepviz.train import Optimize, Streams
 
 ATTRIBUTES = ("continuous", "categorical")
 ADVERSARIES = ("confusion", "flip")
@@ -113,65 +114,80 @@ def latent_discriminator(latent_dim: int, n_logits: int, hidden: int = 256) -> n
     )
 
 
-class FaderNet(SepvizModel):
-    """Encoder E, decoder D(E(x), y) and a ``latent_discriminator`` trained against E.
+@dataclasses.dataclass(frozen=True)
+class FaderNetConfig(ModelConfig):
+    """A :class:`~sepviz.models.base.ModelConfig` plus the attribute and the adversary.
 
     Args:
-        image_size: side of the square faces, a power of two >= 16.
-        attribute_dim: length of y.
+        attribute_dim: length of y, >= 1.
         attribute: ``"continuous"`` (y in [-1, 1]^A, e.g. light azimuth / 60) or
-            ``"categorical"`` (y one-hot over A classes, e.g. the light class).
-        latent_dim: length of z.
-        n_bins: classes per continuous attribute that the discriminator tells apart.
-        lr: Adam learning rate of the autoencoder and the discriminator.
+            ``"categorical"`` (y one-hot over A >= 2 classes, e.g. the light class).
+        n_bins: classes per continuous attribute that the discriminator tells apart, >= 2.
+        adversary: ``"confusion"`` (E pushes the discriminator to the uniform guess) or
+            ``"flip"`` (the paper's: E pushes it to a random other class).
+        discriminator_steps: discriminator updates per training step, >= 1.
+        discriminator_lr: its Adam learning rate.
     """
 
-    def __init__(
-        self,
-        image_size: int = 32,
-        attribute_dim: int = 1,
-        attribute: str = "continuous",
-        latent_dim: int = 64,
-        n_bins: int = 8,
-        adversary: str = "confusion",
-        discriminator_steps: int = 5,
-        lr: float = 1e-3,
-        discriminator_lr: float = 1e-3,
-    ) -> None:
-        if adversary not in ADVERSARIES:
-            raise ValueError(f"adversary must be one of {ADVERSARIES}, got {adversary!r}")
-        if discriminator_steps < 1:
-            raise ValueError(f"discriminator_steps must be >= 1, got {discriminator_steps}")
-        if n_bins < 2:
-            raise ValueError(f"n_bins must be >= 2, got {n_bins}")
-        if attribute not in ATTRIBUTES:
-            raise ValueError(f"attribute must be one of {ATTRIBUTES}, got {attribute!r}")
-        if attribute == "categorical" and attribute_dim < 2:
+    attribute_dim: int = 1
+    attribute: str = "continuous"
+    n_bins: int = 8
+    adversary: str = "confusion"
+    discriminator_steps: int = 5
+    discriminator_lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.adversary not in ADVERSARIES:
+            raise ValueError(f"adversary must be one of {ADVERSARIES}, got {self.adversary!r}")
+        if self.attribute not in ATTRIBUTES:
+            raise ValueError(f"attribute must be one of {ATTRIBUTES}, got {self.attribute!r}")
+        for name, low in (("discriminator_steps", 1), ("n_bins", 2), ("attribute_dim", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        if self.attribute == "categorical" and self.attribute_dim < 2:
             raise ValueError(
-                f"a categorical attribute needs attribute_dim >= 2, got {attribute_dim}"
+                f"a categorical attribute needs attribute_dim >= 2, got {self.attribute_dim}"
             )
-        super().__init__(
-            image_size=image_size,
-            attribute_dim=attribute_dim,
-            attribute=attribute,
-            latent_dim=latent_dim,
-            n_bins=n_bins,
-            adversary=adversary,
-            discriminator_steps=discriminator_steps,
-            lr=lr,
-            discriminator_lr=discriminator_lr,
-        )
-        self.attribute_dim, self.attribute = attribute_dim, attribute
+        if not positive_number(self.discriminator_lr):
+            raise ValueError(
+                f"discriminator_lr must be a finite number > 0, got {self.discriminator_lr!r}"
+            )
+
+
+class FaderNet(SepvizModel):
+    r"""Encoder E, decoder D(E(x), y) and a ``latent_discriminator`` trained against E.
+
+    The discriminator P learns to read y from z = E(x); E and D learn to reconstruct from
+    (z, y) while leaving P at chance, with a weight lambda that ramps up from 0:
+
+    .. math::
+        \mathcal{L}_P = -\log P(y \mid E(x)), \qquad
+        \mathcal{L}_{E,D} = \lVert D(E(x), y) - x \rVert^2
+        + \lambda \, \mathrm{CE}\big(P(\cdot \mid E(x)), \mathrm{uniform}\big).
+
+    ``fit(x, y, lambda_max=...)``; ``relight(x, y)`` is the slider.
+    """
+
+    Config = FaderNetConfig
+
+    def __init__(self, config: FaderNetConfig | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        c = self.config
+        self.attribute_dim, self.attribute = c.attribute_dim, c.attribute
         # the discriminator's classes: (groups of) `n_classes` logits
-        self.n_groups = attribute_dim if attribute == "continuous" else 1
-        self.n_classes = n_bins if attribute == "continuous" else attribute_dim
-        self.encoder = blocks.encoder(image_size, latent_dim, standardize=True)
-        self.decoder = FaderDecoder(image_size, latent_dim, attribute_dim)
-        self.latent_discriminator = latent_discriminator(latent_dim, self.n_groups * self.n_classes)
+        self.n_groups = c.attribute_dim if c.attribute == "continuous" else 1
+        self.n_classes = c.n_bins if c.attribute == "continuous" else c.attribute_dim
+        self.encoder = blocks.encoder(c.image_size, c.latent_dim, standardize=True)
+        self.decoder = FaderDecoder(c.image_size, c.latent_dim, c.attribute_dim)
+        self.latent_discriminator = latent_discriminator(
+            c.latent_dim, self.n_groups * self.n_classes
+        )
         # (lambda_max, lambda_ramp) of the last fit: a buffer, so checkpoints and resume keep it
         self.register_buffer("lambda_schedule", torch.tensor([0.0, 1.0], dtype=torch.float64))
-        self.register_buffer("z_memory", torch.zeros(MEMORY, latent_dim))
-        self.register_buffer("y_memory", torch.zeros(MEMORY, attribute_dim))
+        self.register_buffer("z_memory", torch.zeros(MEMORY, c.latent_dim))
+        self.register_buffer("y_memory", torch.zeros(MEMORY, c.attribute_dim))
         self.register_buffer("memory_count", torch.zeros((), dtype=torch.long))
 
     # -- the model --------------------------------------------------------------------
@@ -245,12 +261,12 @@ class FaderNet(SepvizModel):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         autoencoder = [*self.encoder.parameters(), *self.decoder.parameters()]
-        lr = self.config["lr"]
+        lr = self.config.lr
         return {
             "autoencoder": torch.optim.Adam(autoencoder, lr=lr, betas=(0.5, 0.999)),
             "latent_discriminator": torch.optim.Adam(
                 self.latent_discriminator.parameters(),
-                lr=self.config["discriminator_lr"],
+                lr=self.config.discriminator_lr,
                 betas=(0.5, 0.999),
             ),
         }
@@ -268,7 +284,7 @@ class FaderNet(SepvizModel):
         logits = logits.flatten(0, 1)
         if not flip:
             return F.cross_entropy(logits, target.flatten())
-        if self.config["adversary"] == "flip":  # a random other class: official get_attr_loss
+        if self.config.adversary == "flip":  # a random other class: official get_attr_loss
             shift = torch.randint_like(target, 1, self.n_classes)
             return F.cross_entropy(logits, ((target + shift) % self.n_classes).flatten())
         # "confusion": cross-entropy to the uniform distribution, lowest at chance level
@@ -296,7 +312,7 @@ class FaderNet(SepvizModel):
         if self.lambda_max > 0:  # 1. the discriminator learns to read y from z
             z_seen, y_seen = self._remember(z.detach(), y)
             self.latent_discriminator[0].fit(z_seen)  # whiten with the remembered latents
-            for _ in range(self.config["discriminator_steps"]):  # cheap: an MLP on z
+            for _ in range(self.config.discriminator_steps):  # cheap: an MLP on z
                 n = min(DISCRIMINATOR_BATCH, len(z_seen))
                 pick = torch.randint(len(z_seen), (n,), device=z_seen.device)
                 dis_loss = self._discriminator_loss(z_seen[pick], y_seen[pick], flip=False)
@@ -313,23 +329,11 @@ class FaderNet(SepvizModel):
         out["reconstruction"] = reconstruction.detach()
         return out
 
-    def fit(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        steps: int = 2000,
-        lambda_max: float = DEFAULT_LAMBDA_MAX,
-        lambda_ramp: int | None = None,
-        **kw: Any,
-    ) -> History:
-        """Train on faces ``x`` (N, 3, S, S) in [0, 1] with attributes ``y`` (N, attribute_dim).
-
-        Args:
-            lambda_max: final weight of the adversarial loss; 0 trains a plain conditional
-                autoencoder (the latent keeps y).
-            lambda_ramp: steps over which lambda rises linearly from 0 (default: steps // 2).
-            kw: passed to :func:`sepviz.train.fit` (``batch_size``, ``seed``, ...).
-        """
+    def streams(self, x: torch.Tensor, y: Any = None) -> Streams:
+        """Faces ``x`` (N, 3, S, S) in [0, 1] with attributes ``y`` (N, attribute_dim): in
+        [-1, 1] for a continuous attribute, one-hot rows for a categorical one."""
+        if y is None:
+            raise ValueError("a FaderNet needs the attribute y of every face: fit(x, y)")
         x = self.check(x)
         y = self._as_y(y, x.shape[0])
         if self.attribute == "continuous" and (y.abs() > 1 + 1e-6).any():
@@ -337,11 +341,38 @@ class FaderNet(SepvizModel):
         one_hot = ((y == 0) | (y == 1)).all() and torch.equal(y.sum(1), torch.ones(len(y)))
         if self.attribute == "categorical" and not one_hot:
             raise ValueError("y must be one-hot rows for a categorical attribute")
-        if lambda_max < 0:
-            raise ValueError(f"lambda_max must be >= 0, got {lambda_max}")
+        return {"faces": {"x": x, "y": y.to(x.device)}}
+
+    def fit(  # type: ignore[override]
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        steps: int = 2000,
+        lambda_max: float = DEFAULT_LAMBDA_MAX,
+        lambda_ramp: int | None = None,
+        **train_kwargs: Any,
+    ) -> FaderNet:
+        """Train on faces ``x`` (N, 3, S, S) in [0, 1] with attributes ``y`` (N, attribute_dim);
+        returns the model with its History on ``model.history``.
+
+        Args:
+            lambda_max: final weight of the adversarial loss, >= 0; 0 trains a plain
+                conditional autoencoder (the latent keeps y).
+            lambda_ramp: steps over which lambda rises linearly from 0 (default: steps // 2).
+            train_kwargs: passed to :func:`sepviz.train.fit` (``batch_size``, ``seed``, ...).
+        """
+        if not (isinstance(lambda_max, (int, float)) and lambda_max >= 0):
+            raise ValueError(f"lambda_max must be a number >= 0, got {lambda_max!r}")
+        if lambda_ramp is not None and (not isinstance(lambda_ramp, int) or lambda_ramp < 1):
+            raise ValueError(f"lambda_ramp must be an int >= 1, got {lambda_ramp!r}")
         self.lambda_max = lambda_max
         self.lambda_ramp = lambda_ramp if lambda_ramp is not None else max(1, steps // 2)
-        history = self.train_on({"faces": {"x": x, "y": y}}, steps, **kw)
+        return super().fit(x, y, steps=steps, **train_kwargs)
+
+    def after_fit(self, streams: Streams) -> None:
         # the adversary keeps the encoder moving to the last step: re-measure BatchNorm
-        self.recalibrate_batchnorm(lambda xb, yb: self.decoder(self.encoder(xb), yb), x, y)
-        return history
+        faces = streams["faces"]
+        self.recalibrate_batchnorm(
+            lambda xb, yb: self.decoder(self.encoder(xb), yb), faces["x"], faces["y"]
+        )

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sepviz.models.base import SepvizModel
+from sepviz.models.base import ModelConfig, SepvizModel
 from sepviz.train import History
 
 
@@ -33,15 +33,15 @@ class PCA(SepvizModel):
     ``probe_layers`` raises ``NotImplementedError``: PCA has no hidden layers; probe its
     latent with :func:`sepviz.probes.extract_latents` instead.
 
-    Args:
-        image_size: side of the square input, a power of two >= 16.
-        latent_dim: number of principal components kept (>= 1).
+    Built from a :class:`~sepviz.models.base.ModelConfig`: ``image_size`` and ``latent_dim``
+    (the number of principal components kept); its ``lr`` is unused (the fit is closed-form).
     """
 
-    def __init__(self, image_size: int = 32, latent_dim: int = 64) -> None:
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(f"latent_dim must be an int >= 1, got {latent_dim!r}")
-        super().__init__(image_size=image_size, latent_dim=latent_dim)
+    Config = ModelConfig
+
+    def __init__(self, config: ModelConfig | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        image_size, latent_dim = self.image_size, self.latent_dim
         n_pixels = 3 * image_size * image_size
         if latent_dim > n_pixels:
             raise ValueError(
@@ -55,10 +55,6 @@ class PCA(SepvizModel):
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
 
     # -- state ---------------------------------------------------------------------------
-    @property
-    def latent_dim(self) -> int:
-        return int(self.config["latent_dim"])
-
     @property
     def device(self) -> torch.device:  # no parameters: the buffers say where the model is
         return self.mean.device
@@ -89,19 +85,24 @@ class PCA(SepvizModel):
 
     # -- fit -----------------------------------------------------------------------------
     @torch.no_grad()
-    def fit(self, x: torch.Tensor) -> History:
-        """Fit the mean and the top ``latent_dim`` components to images x.
+    def fit(self, x: torch.Tensor, y: Any = None, **unused: Any) -> PCA:  # type: ignore[override]
+        """Fit the mean and the top ``latent_dim`` components to images x; returns the model.
 
         Args:
             x: (N, 3, S, S) float in [0, 1], S == image_size; needs N >= latent_dim.
+            y: must be None (PCA learns from the images alone).
+            unused: training-loop arguments other models take (``steps``, ``seed``, ...):
+                ignored, so that a PCA can stand where an autoencoder does.
 
         Returns:
-            A :class:`~sepviz.train.History` with one entry: the training reconstruction MSE
-            (``losses["reconstruction"]``) and the seconds the fit took.
+            The model; ``model.history`` has one entry, the training reconstruction MSE
+            (``losses["reconstruction"]``), and the seconds the fit took.
 
         Raises:
             ValueError: bad images, or latent_dim > min(N, 3*S*S).
         """
+        if y is not None:
+            raise ValueError("a PCA learns from images alone: y must be None")
         start = time.perf_counter()
         x = self.check(x).flatten(1)
         n, n_pixels = x.shape
@@ -134,10 +135,10 @@ class PCA(SepvizModel):
         self.fitted.fill_(True)
         images = x.view(-1, 3, self.image_size, self.image_size)
         mse = float((self.reconstruct(images) - images).pow(2).mean())
-        history = History(seconds=time.perf_counter() - start)
-        history.append(0, {"reconstruction": mse})
+        self.history = History(seconds=time.perf_counter() - start)
+        self.history.append(0, {"reconstruction": mse})
         self.eval()
-        return history
+        return self
 
     def truncated(self, latent_dim: int) -> PCA:
         """The PCA with the first ``latent_dim`` components of this fitted one.
@@ -217,8 +218,8 @@ def reconstruction_curve(
         ``ae_parameters``; ``ae_seconds`` (training time). Also ``pca``, ``ae`` and
         ``ae_history``: dicts latent size -> fitted model / its training History.
     """
+    from sepviz.metrics import psnr
     from sepviz.models.autoencoder import AutoEncoder
-    from sepviz.probes import psnr
     from sepviz.utils import pick_device
 
     dims = [int(d) for d in dims]
@@ -238,9 +239,8 @@ def reconstruction_curve(
         torch.manual_seed(seed)
         ae = AutoEncoder(image_size=size, latent_dim=d)
         start = time.perf_counter()
-        out["ae_history"][d] = ae.fit(
-            train, steps=steps, seed=seed, progress=progress, **fit_kwargs
-        )
+        ae.fit(train, steps=steps, seed=seed, progress=progress, **fit_kwargs)
+        out["ae_history"][d] = ae.history
         out["ae_seconds"].append(time.perf_counter() - start)
         for name, model in (("pca", full.truncated(d)), ("ae", ae)):
             recon = model.batched(model.reconstruct, test)

@@ -1,0 +1,135 @@
+"""One table of recipes: which faces each kind of model learns from, and what ``fit`` needs.
+
+The zoo (cached models for the chapters), the command line, the benchmarks and the tests all
+read :data:`RECIPES`; no other place switches on the kind of a model. A recipe is a model class,
+a training set of synthetic faces and the target ``y`` that the model's ``fit(x, y)`` needs:
+
+==============  ==============  =========================================  ====================
+kind            model           faces                                      y
+==============  ==============  =========================================  ====================
+autoencoder     AutoEncoder     8 random people, random expressions/light  none
+deepfakes       DeepFakes       the named people (default A and B)         identity (index)
+fadernet        FaderNet        8 random people                            azimuth / 60, (N, 1)
+multidecoder    MultiDecoder    8 random people under the 3 class lamps    light class (index)
+==============  ==============  =========================================  ====================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from sepviz.data.faceset import FaceSet
+from sepviz.data.synthetic import class_azimuths, make_faces
+
+if TYPE_CHECKING:
+    from sepviz.models.base import SepvizModel
+
+PEOPLE = 8  # random people in the training faces of every recipe but deepfakes
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train one kind of model on synthetic faces.
+
+    Attributes:
+        model: the class name in :mod:`sepviz.models`.
+        faces: ``faces(n, size, seed, **options)`` -> the training :class:`FaceSet`.
+        target: ``target(faces)`` -> the ``y`` of ``fit(x, y)`` (``None``: faces alone).
+        fit_kwargs: extra arguments of ``fit`` the recipe always passes.
+        fit_options: the model's own ``fit`` options (FaderNet's ``lambda_max``).
+        face_options: constructor options that also choose the faces (``identities``).
+        relight: how the command line relights with this model: ``"slider"`` (a value of y
+            per column), ``"decoders"`` (one decoder per column) or ``None``.
+        swap: whether ``sepviz swap`` applies (one decoder per person).
+    """
+
+    model: str
+    faces: Callable[..., FaceSet]
+    target: Callable[[FaceSet], Any] = lambda faces: None
+    fit_kwargs: dict[str, Any] = field(default_factory=dict)
+    fit_options: tuple[str, ...] = ()
+    face_options: tuple[str, ...] = ()
+    relight: str | None = None
+    swap: bool = False
+
+    def model_class(self) -> type[SepvizModel]:
+        import sepviz.models
+
+        return getattr(sepviz.models, self.model)
+
+    def build(self, size: int, **options: Any) -> SepvizModel:
+        """An untrained model at ``size`` px; ``options`` go to its config."""
+        return self.model_class()(image_size=size, **options)
+
+    def training_faces(self, n: int, size: int, seed: int = 0, **options: Any) -> FaceSet:
+        """The recipe's ``n`` training faces at ``size`` px (``options``: see face_options)."""
+        picked = {k: v for k, v in options.items() if k in self.face_options}
+        return self.faces(n, size, seed, **picked)
+
+    def fit(self, model: SepvizModel, faces: FaceSet, steps: int, **fit_kwargs: Any) -> Any:
+        """``model.fit(faces.images, target(faces), steps=steps, ...)``; returns the model."""
+        return model.fit(
+            faces.images,
+            self.target(faces),
+            steps=steps,
+            **{**self.fit_kwargs, **fit_kwargs},
+        )
+
+
+def _people(n: int, size: int, seed: int) -> FaceSet:
+    return make_faces(n, size=size, identities=PEOPLE, seed=seed)
+
+
+def _named(n: int, size: int, seed: int, identities: Sequence[str] = ("A", "B")) -> FaceSet:
+    return make_faces(n, size=size, identities=list(identities), seed=seed)
+
+
+def _lamps(n: int, size: int, seed: int) -> FaceSet:
+    return make_faces(n, size=size, identities=PEOPLE, seed=seed, azimuths=class_azimuths())
+
+
+def azimuth_y(faces: FaceSet) -> torch.Tensor:
+    """FaderNet's y: the light azimuth scaled to [-1, 1], (N, 1) (negative: from the left)."""
+    return (faces.factors["azimuth"] / 60).clamp(-1, 1)[:, None]
+
+
+RECIPES: dict[str, Recipe] = {
+    "autoencoder": Recipe("AutoEncoder", _people),
+    "deepfakes": Recipe(
+        "DeepFakes",
+        _named,
+        target=lambda faces: faces.factors["identity"],
+        face_options=("identities",),
+        swap=True,
+    ),
+    "fadernet": Recipe(
+        "FaderNet",
+        _people,
+        target=azimuth_y,
+        fit_options=("lambda_max", "lambda_ramp"),
+        relight="slider",
+    ),
+    "multidecoder": Recipe(
+        "MultiDecoder", _lamps, target=lambda f: f.factors["light_class"], relight="decoders"
+    ),
+}
+KINDS = tuple(RECIPES)
+
+
+def recipe(kind: str) -> Recipe:
+    """The recipe of ``kind`` (one of :data:`KINDS`), or a ``ValueError`` listing them."""
+    if kind not in RECIPES:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return RECIPES[kind]
+
+
+def kind_of(model: SepvizModel) -> str:
+    """The recipe kind of a model instance (``"fadernet"`` for a FaderNet)."""
+    for kind, entry in RECIPES.items():
+        if entry.model == type(model).__name__:
+            return kind
+    raise ValueError(f"no recipe for a {type(model).__name__}; have {KINDS}")
