@@ -1,7 +1,9 @@
-"""Probes, layer probes, MIG / DCI, image errors and swap grids, on answers known by design.
+"""sepviz.probes, sepviz.metrics and sepviz.grids, on answers known by design.
 
-The models here are tiny fakes that follow the sepviz model contract (``encode``, ``decode``,
-``decoders``, ``probe_layers``, ``relight``), so these tests do not depend on sepviz.models.
+Probes, layer probes, probe tables and readable layers; MIG / DCI and image errors; swap,
+layer-swap and relight grids. The models here are tiny fakes that follow the sepviz model
+contract (``encode``, ``decode``, ``decoders``, ``probe_layers``, ``relight``), so these tests
+do not depend on sepviz.models.
 """
 
 from __future__ import annotations
@@ -16,20 +18,16 @@ import torch
 from torch import nn
 
 from sepviz import probes
+from sepviz.grids import decoder_names, decoder_swap_grid, layer_swap_grid, relight_grid
+from sepviz.metrics import dci, ground_truth_error, mig, psnr, ssim
 from sepviz.probes import (
     ProbeResult,
-    dci,
-    decoder_swap_grid,
     extract_latents,
-    ground_truth_error,
     layer_activations,
     layer_probes,
-    layer_swap_grid,
-    mig,
     probe,
-    psnr,
-    relight_grid,
-    ssim,
+    probe_table,
+    readable_layers,
 )
 
 # -- fakes -----------------------------------------------------------------------------------
@@ -124,8 +122,20 @@ def test_extract_latents_flattens_and_restores_mode() -> None:
 def test_extract_latents_errors() -> None:
     with pytest.raises(ValueError, match="images must have shape"):
         extract_latents(FakeDeepFakes(), torch.rand(4, 1, 16, 16))
+    with pytest.raises(ValueError, match=r"images must lie in \[0, 1\]"):
+        extract_latents(FakeDeepFakes(), 2 * torch.ones(4, 3, 16, 16))
     with pytest.raises(ValueError, match="encode"):
         extract_latents(nn.Linear(2, 2), torch.rand(4, 3, 16, 16))
+
+
+def test_extract_latents_takes_a_faceset() -> None:
+    from sepviz.data import FaceSet
+
+    x = torch.rand(4, 3, 16, 16)
+    faces = FaceSet(x, {"identity": torch.tensor([0, 1, 0, 1])})
+    torch.testing.assert_close(
+        extract_latents(FakeDeepFakes(), faces), extract_latents(FakeDeepFakes(), x)
+    )
 
 
 def test_probe_on_the_label_itself_scores_100_percent() -> None:
@@ -268,6 +278,9 @@ def test_psnr_known_values() -> None:
     assert psnr(a, b).tolist() == pytest.approx([math.inf, 40.0])
     with pytest.raises(ValueError, match="same shape"):
         psnr(a, a[:1])
+    assert psnr(4 * a, 4 * a + 0.4, data_range=4.0).tolist() == pytest.approx([20.0, 20.0])
+    with pytest.raises(ValueError, match=r"a must lie in \[0, 1\]"):
+        psnr(4 * a, a)
 
 
 def test_ssim_identical_is_one_and_noise_is_lower() -> None:
@@ -414,6 +427,16 @@ def test_relight_grid_sets_the_chosen_attribute() -> None:
         relight_grid(MultiDecoderLike(), x, [1.0])
 
 
+def test_decoder_names_prefer_the_model_names() -> None:
+    model = FakeDeepFakes(("alice", "bob"))
+    assert decoder_names(model) == ["alice", "bob"]
+    model.names = ["bob", "alice"]
+    assert decoder_names(model) == ["bob", "alice"]
+    assert decoder_names(FakeAE(), required=False) == []
+    with pytest.raises(ValueError, match="no decoders"):
+        decoder_names(FakeAE())
+
+
 class MultiDecoderLike(FakeDeepFakes):
     def relight(self, x: torch.Tensor, to: str) -> torch.Tensor:
         return self.decode(self.encode(x), to)
@@ -421,7 +444,7 @@ class MultiDecoderLike(FakeDeepFakes):
 
 def test_imports_stay_light() -> None:
     code = (
-        "import sys, sepviz.probes, sepviz.viz, sepviz.widgets; "
+        "import sys, sepviz.probes, sepviz.metrics, sepviz.grids, sepviz.viz, sepviz.widgets; "
         "heavy = {'sklearn', 'umap', 'matplotlib', 'ipywidgets', 'skimage'} & set(sys.modules); "
         "assert not heavy, heavy"
     )
@@ -459,3 +482,93 @@ def test_whitened_probe_reads_a_label_hidden_in_a_direction_of_tiny_variance() -
     assert plain.score < plain.chance + 0.1
     assert whitened.score > 0.95 and whitened.whitened and not plain.whitened
     assert str(whitened).startswith("whitened linear probe:")
+
+
+# -- tables and facts ------------------------------------------------------------------------
+
+
+def _result(score: float, chance: float, task: str = "classification") -> ProbeResult:
+    return ProbeResult(
+        score=score,
+        score_std=0.01,
+        chance=chance,
+        kind="linear",
+        task=task,
+        n_samples=100,
+        n_features=8,
+    )
+
+
+def test_probe_table_formats_accuracy_and_r2() -> None:
+    table = probe_table(
+        {
+            "identity": {"linear": _result(0.991, 0.125), "MLP": _result(0.943, 0.125)},
+            "smile": {
+                "linear": _result(0.745, 0.0, "regression"),
+                "MLP": _result(0.85, 0.0, "regression"),
+            },
+        }
+    )
+    lines = table.splitlines()
+    assert lines[0] == "| factor | metric | linear | MLP | chance |"
+    assert lines[1] == "|---|---|---|---|---|"
+    assert lines[2] == "| identity | accuracy | 99.1% ± 1.0 | 94.3% ± 1.0 | 12.5% |"
+    assert lines[3] == "| smile | R² | 0.745 ± 0.010 | 0.850 ± 0.010 | 0.000 |"
+
+
+def test_probe_table_row_header() -> None:
+    table = probe_table({"x": {"linear": _result(0.5, 0.5)}}, row_header="model")
+    assert table.startswith("| model | metric | linear | chance |")
+
+
+@pytest.mark.parametrize(
+    "results, match",
+    [
+        ({}, "results is empty"),
+        ({"a": {}}, "non-empty dict"),
+        ({"a": {"linear": 0.5}}, "non-ProbeResult"),
+        ({"a": {"linear": _result(0.9, 0.5)}, "b": {"mlp": _result(0.9, 0.5)}}, "columns"),
+        (
+            {"a": {"linear": _result(0.9, 0.5), "mlp": _result(0.9, 0.0, "regression")}},
+            "mixes metrics",
+        ),
+        ({"a": {"linear": _result(0.9, 0.5), "mlp": _result(0.9, 0.3)}}, "chance levels"),
+    ],
+)
+def test_probe_table_rejects_bad_input(results: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        probe_table(results)
+
+
+ROWS = [
+    {"layer": "enc1", "factor": "identity", "score": 1.0, "chance": 0.5},
+    {"layer": "enc1", "factor": "light", "score": 0.9, "chance": 0.35},
+    {"layer": "enc2", "factor": "identity", "score": 0.55, "chance": 0.5},
+    {"layer": "enc2", "factor": "light", "score": 0.4, "chance": 0.35},
+    {"layer": "dec1", "factor": "identity", "score": 0.95, "chance": 0.5},
+    {"layer": "dec1", "factor": "light", "score": 0.45, "chance": 0.35},
+]
+
+
+def test_readable_layers_keeps_network_order_and_margin() -> None:
+    assert readable_layers(ROWS, "identity") == ["enc1", "dec1"]
+    assert readable_layers(ROWS, "light") == ["enc1", "dec1"]
+    assert readable_layers(ROWS, "light", margin=0.2) == ["enc1"]
+    assert readable_layers(ROWS, "identity", margin=0.0) == ["enc1", "enc2", "dec1"]
+    assert readable_layers(ROWS, "identity", margin=0.6) == []
+
+
+@pytest.mark.parametrize(
+    "rows, factor, margin, match",
+    [
+        ([], "identity", 0.1, "rows is empty"),
+        ([{"layer": "enc1", "factor": "identity"}], "identity", 0.1, "lack the keys"),
+        (ROWS, "nose", 0.1, "factor='nose' is not in rows"),
+        (ROWS, "identity", -0.1, "margin must be >= 0"),
+    ],
+)
+def test_readable_layers_rejects_bad_input(
+    rows: list, factor: str, margin: float, match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        readable_layers(rows, factor, margin)

@@ -145,6 +145,6 @@ def test_fit_light_fader_and_multidecoder_train_on_flipped_faces(real: torch.Ten
     classes[:2] = torch.tensor([0, 2])  # make sure every side class has a face
     multi = fit_light_multidecoder(small, classes, steps=3, batch_size=4, progress=False)
     assert isinstance(multi, MultiDecoder) and multi.classes == ["left", "centre", "right"]
-    assert multi.relight(small[:2], "right").shape == (2, 3, 16, 16)
+    assert multi.swap(small[:2], "right").shape == (2, 3, 16, 16)
     with pytest.raises(ValueError, match="right"):
         fit_light_multidecoder(small, torch.zeros(24, dtype=torch.long), flips=False, steps=1)

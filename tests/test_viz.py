@@ -32,7 +32,7 @@ def test_image_grid_flat_and_nested() -> None:
     )
     assert [ax.get_title() for ax in fig.axes[:3]] == ["x", "y", "z"]
     assert fig.axes[3].get_ylabel() == "b"
-    with pytest.raises(ValueError, match="images must be"):
+    with pytest.raises(ValueError, match="images must have shape"):
         viz.image_grid(torch.rand(3, 8, 8))
     with pytest.raises(ValueError, match="col_labels has 4 entries for 3 columns"):
         viz.image_grid(torch.rand(2, 3, 3, 8, 8), col_labels=list("abcd"))
@@ -161,11 +161,11 @@ class FakeTwoDecoders(nn.Module):
         return z * self.scale if name == "alice" else 1 - z
 
 
-def test_preview_callback_every_n_steps() -> None:
+def test_preview_every_n_steps() -> None:
     shown: list[Figure] = []
     model = FakeTwoDecoders().train()
     images = torch.rand(3, 3, 8, 8)
-    preview = viz.preview_callback(images, every=2, show=shown.append, title="DeepFakes")
+    preview = viz.Preview(images, every=2, show=shown.append, title="DeepFakes")
     for step in range(6):
         preview(model, step, {"loss": 1.0})
     assert len(shown) == 3 and [s for s, _ in preview.frames] == [2, 4, 6]
@@ -186,6 +186,8 @@ def test_preview_callback_every_n_steps() -> None:
     viz.Preview(images, every=1, show=shown.append)(AE(), 0, {})
     assert [ax.get_ylabel() for ax in shown[0].axes[::3]] == ["input", "output"]
     with pytest.raises(ValueError, match="every must be"):
-        viz.preview_callback(images, every=0)
+        viz.Preview(images, every=0)
+    with pytest.raises(ValueError, match="images must have shape"):
+        viz.Preview(images[:, :1], every=1)
     with pytest.raises(ValueError, match="reconstruct"):
         viz.Preview(images, every=1, show=shown.append)(nn.Linear(1, 1), 0, {})

@@ -37,7 +37,7 @@ def test_tile_layout() -> None:
     assert canvas[0].min() == 255 and canvas[2, 2].max() == 0  # white border, black face
     assert tile(torch.zeros(2, 4, 3, 8, 8), pad=0).shape == (16, 32, 3)
     assert tile(torch.zeros(10, 3, 8, 8), pad=0).shape == (3 * 8, 4 * 8, 3)  # about square
-    with pytest.raises(ValueError, match="images must be"):
+    with pytest.raises(ValueError, match="images must have shape"):
         tile(torch.zeros(3, 8, 8))
 
 

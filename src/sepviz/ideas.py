@@ -33,8 +33,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from sepviz import grids
 from sepviz.probes import extract_latents
-from sepviz.utils import check_images
+from sepviz.utils import batched, check_images
 
 
 def _as_bank_light(bank_light: Any, n: int | None = None) -> torch.Tensor:
@@ -121,18 +122,7 @@ def _check_model(model: nn.Module, to: str | None = None) -> None:
                 "with encode(x), decode(z, name) and decoders is needed"
             )
     if to is not None:
-        decoders = getattr(model, "decoders", None)
-        names = [str(n) for n in decoders] if decoders is not None else []
-        if to not in names:
-            raise ValueError(f"to={to!r} is not a decoder of this model; valid names: {names}")
-
-
-def _check_pair(x_a: torch.Tensor, bank_images: torch.Tensor) -> None:
-    if isinstance(bank_images, torch.Tensor) and bank_images.ndim == 4:
-        if bank_images.shape[0] == 0:
-            raise ValueError("bank_images is empty: the bank needs at least one image")
-    check_images(x_a, "x_a")
-    check_images(bank_images, "bank_images", x_a.shape[-1])
+        grids.decoder(model, to, "to")  # a ValueError unless `to` names a decoder
 
 
 def _retrieve(
@@ -145,7 +135,8 @@ def _retrieve(
     batch_size: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(indices (N,) into the bank, codes (N, D) of the retrieved bank images)."""
-    _check_pair(x_a, bank_images)
+    check_images(x_a, "x_a")
+    check_images(bank_images, "bank_images", x_a.shape[-1])
     light = _as_bank_light(bank_light, bank_images.shape[0])
     index = light_candidates(light, target_light, tolerance).nonzero().flatten()
     z_a = extract_latents(model, x_a, batch_size)
@@ -215,18 +206,5 @@ def relight_by_swap(
             images of the wrong shape or range, or ``bank_light`` not one per bank image.
     """
     _check_model(model, to)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     _, z = _retrieve(model, x_a, bank_images, bank_light, target_light, tolerance, batch_size)
-    device = next(model.parameters(), torch.empty(0)).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            out = [
-                model.decode(z[i : i + batch_size].to(device), to).float().cpu()
-                for i in range(0, z.shape[0], batch_size)
-            ]
-    finally:
-        model.train(was_training)
-    return torch.cat(out)
+    return batched(model, grids.decoder(model, to, "to"), z, batch_size)

@@ -169,7 +169,7 @@ def fit_light_fader(
         n_bins=n_bins,
         discriminator_steps=discriminator_steps,
     )
-    model.history = model.fit(
+    model.fit(
         x.float(),
         y.float()[:, None],
         steps=steps,
@@ -219,10 +219,8 @@ def fit_light_multidecoder(
         empty = [LIGHT_NAMES[k] for k in range(len(LIGHT_NAMES)) if counts[k] == 0]
         raise ValueError(f"classes: no face of class {empty}; every decoder needs faces")
     torch.manual_seed(seed)
-    model = MultiDecoder(LIGHT_NAMES, image_size=images.shape[-1], latent_dim=latent_dim)
-    model.history = model.fit(
-        x.float(), labels, steps=steps, batch_size=batch_size, seed=seed, **fit_kwargs
-    )
+    model = MultiDecoder(classes=LIGHT_NAMES, image_size=images.shape[-1], latent_dim=latent_dim)
+    model.fit(x.float(), labels, steps=steps, batch_size=batch_size, seed=seed, **fit_kwargs)
     return model
 
 
@@ -230,16 +228,14 @@ def measured_light(grid: torch.Tensor) -> torch.Tensor:
     """The pseudo-label score of every image of a relight grid.
 
     Args:
-        grid: (R, C, 3, H, W) in [0, 1], e.g. :func:`sepviz.probes.relight_grid` (rows faces,
+        grid: (R, C, 3, H, W) in [0, 1], e.g. :func:`sepviz.grids.relight_grid` (rows faces,
             columns light values), or (N, 3, H, W).
 
     Returns:
         (R, C) (or (N,)) float32 in [-1, 1]: ``lighting_pseudo_label`` scores, negative =
         the image's left is brighter.
     """
-    if not isinstance(grid, torch.Tensor) or grid.ndim not in (4, 5):
-        shape = tuple(grid.shape) if isinstance(grid, torch.Tensor) else type(grid).__name__
-        raise ValueError(f"grid must be (R, C, 3, H, W) or (N, 3, H, W), got {shape}")
+    check_images(grid, "grid", grid=True)
     if grid.ndim == 4:
         return lighting_pseudo_label(grid)[0]
     rows, cols = grid.shape[:2]

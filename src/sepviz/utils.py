@@ -1,15 +1,27 @@
-"""Small shared helpers: device choice, seeding, atomic checkpoint files, image checks."""
+"""Small shared helpers: device choice, seeding, atomic checkpoints, checks, batched inference.
+
+* :func:`check_images`: the one image validator of the package ((N, 3, H, W) float in [0, 1]).
+* :func:`check_codes`: codes or features as an (N, D) float64 array, for probes and metrics.
+* :func:`batched`: the one eval-mode batching loop (no grad, batches on the module's device,
+  float32 CPU result).
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+
+LabelsLike = torch.Tensor | np.ndarray | Sequence[Any]
+"""One value per sample: a tensor, an array or a list."""
 
 
 def pick_device(prefer: str | torch.device | None = None) -> torch.device:
@@ -82,15 +94,47 @@ def safe_load(path: str | os.PathLike[str], map_location: str | torch.device = "
         raise ValueError(f"{path} is not a readable sepviz checkpoint: {error}") from error
 
 
-def check_images(images: torch.Tensor, name: str = "images", size: int | None = None) -> None:
-    """Raise ``ValueError`` unless ``images`` is float (N, 3, H, W) in [0, 1] (H == W == size)."""
+def check_images(
+    images: Any,
+    name: str = "images",
+    size: int | None = None,
+    *,
+    data_range: float | None = 1.0,
+    grid: bool = False,
+    convert: bool = False,
+) -> torch.Tensor:
+    """Return ``images`` if they are valid images, else raise a ``ValueError`` naming ``name``.
+
+    Valid: a float tensor of shape (N, 3, H, W) (with ``grid`` also (R, C, 3, H, W)), not
+    empty, finite, with values in [0, ``data_range``] (a slack of 1e-4).
+
+    Args:
+        images: the images to check.
+        name: the argument's name, used in the messages.
+        size: if given, H == W == ``size`` is required (a model's image size).
+        data_range: the largest allowed value; ``None`` allows any finite values (outputs that
+            are clamped before display).
+        grid: also accept a grid (R, C, 3, H, W) of images (rows by columns).
+        convert: also accept a NumPy array (converted to a tensor) or an object with an
+            ``images`` tensor, such as a :class:`~sepviz.data.FaceSet` (its images are used).
+
+    Returns:
+        The images as a tensor (the object given, when it is a tensor).
+    """
+    if convert:
+        if not isinstance(images, torch.Tensor) and hasattr(images, "images"):
+            images = images.images
+        if isinstance(images, np.ndarray):
+            images = torch.from_numpy(images)
     if not isinstance(images, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
-    if images.dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
-        raise ValueError(f"{name} must be a float tensor in [0, 1], got dtype {images.dtype}")
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (N, 3, H, W), got {tuple(images.shape)}")
-    if images.shape[0] == 0:
+    within = f" in [0, {data_range:g}]" if data_range is not None else ""
+    if not images.is_floating_point():
+        raise ValueError(f"{name} must be a float tensor{within}, got dtype {images.dtype}")
+    shapes = "(N, 3, H, W) or (R, C, 3, H, W)" if grid else "(N, 3, H, W)"
+    if images.ndim not in ((4, 5) if grid else (4,)) or images.shape[-3] != 3:
+        raise ValueError(f"{name} must have shape {shapes}, got {tuple(images.shape)}")
+    if images.numel() == 0:
         raise ValueError(f"{name} is empty: expected at least one image")
     if size is not None and tuple(images.shape[-2:]) != (size, size):
         raise ValueError(
@@ -98,6 +142,86 @@ def check_images(images: torch.Tensor, name: str = "images", size: int | None = 
         )
     if not torch.isfinite(images).all():
         raise ValueError(f"{name} contains NaN or infinite values")
-    lo, hi = float(images.min()), float(images.max())
-    if lo < -1e-4 or hi > 1 + 1e-4:
-        raise ValueError(f"{name} must lie in [0, 1], got values in [{lo:.3f}, {hi:.3f}]")
+    if data_range is not None:
+        lo, hi = float(images.min()), float(images.max())
+        if lo < -1e-4 or hi > data_range + 1e-4:
+            raise ValueError(f"{name} must lie{within}, got values in [{lo:.3f}, {hi:.3f}]")
+    return images
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A NumPy array from a tensor (detached, on the CPU) or anything ``np.asarray`` takes."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def check_codes(z: Any, name: str = "z") -> np.ndarray:
+    """Codes or features as an (N, D) float64 array, else a ``ValueError`` naming ``name``.
+
+    Args:
+        z: (N, D) or (N, ...) (flattened to D features) or (N,) (one feature) tensor or array,
+            finite and not empty.
+        name: the argument's name, used in the messages.
+
+    Returns:
+        (N, D) float64 array.
+    """
+    arr = to_numpy(z)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must have shape (N, D), got a scalar")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: got shape {arr.shape}")
+    arr = arr.reshape(arr.shape[0], -1).astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return arr
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    """The device of the module's first parameter (or buffer); the CPU if it has neither."""
+    first = next(itertools.chain(module.parameters(), module.buffers()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+def batched(
+    module: nn.Module,
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    batch_size: int = 256,
+) -> torch.Tensor:
+    """``fn`` over the rows of ``x``, ``batch_size`` rows at a time, in eval mode, no grad.
+
+    ``module`` (the network ``fn`` runs, e.g. a model with ``fn = model.encode``) is put in eval
+    mode for the loop (BatchNorm uses its running statistics, dropout is off) and back in the
+    mode it was in afterwards, even when ``fn`` raises. Each batch is moved to the module's
+    device (that of its first parameter or buffer, else the CPU); floating batches are cast to
+    float32.
+
+    Args:
+        module: the ``nn.Module`` whose mode and device are used.
+        fn: (B, ...) tensor -> (B, ...) tensor.
+        x: (N, ...) tensor on any device, N >= 1.
+        batch_size: rows per call of ``fn``, >= 1.
+
+    Returns:
+        (N, ...) float32 CPU tensor: the outputs of every batch, concatenated along dim 0.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if x.shape[0] == 0:
+        raise ValueError("x is empty: expected at least one row")
+    device = _device_of(module)
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            out = []
+            for i in range(0, x.shape[0], batch_size):
+                batch = x[i : i + batch_size].to(device)
+                if batch.is_floating_point():
+                    batch = batch.float()
+                out.append(fn(batch).float().cpu())
+    finally:
+        module.train(was_training)
+    return torch.cat(out)

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from sepviz import grids
+from sepviz.probes import ProbeResult, check_layer_rows
+from sepviz.utils import batched, check_images, to_numpy
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from sepviz.probes import ProbeResult
 
 
 def _check_labels(labels: Sequence[str] | None, n: int, name: str, noun: str) -> None:
@@ -46,21 +48,16 @@ def image_grid(
     """
     import matplotlib.pyplot as plt
 
+    check_images(images, data_range=None, grid=True)  # shown clamped to [0, 1]
     if images.ndim == 5:
         rows, cols = images.shape[:2]
         flat = images.reshape(-1, *images.shape[2:])
-    elif images.ndim == 4:
+    else:
         if nrow is not None and nrow < 1:
             raise ValueError(f"nrow must be >= 1, got {nrow}")
         cols = nrow or math.ceil(math.sqrt(images.shape[0]))
         rows = math.ceil(images.shape[0] / cols)
         flat = images
-    else:
-        raise ValueError(
-            f"images must be (N, 3, H, W) or (R, C, 3, H, W), got {tuple(images.shape)}"
-        )
-    if flat.shape[0] == 0:
-        raise ValueError("images is empty: expected at least one image")
     if row_labels is not None and len(row_labels) > rows:
         raise ValueError(f"row_labels has {len(row_labels)} entries for {rows} rows")
     if col_labels is not None and len(col_labels) > cols:
@@ -96,13 +93,14 @@ def swap_grid(
     """A swap or relight grid: rows are inputs, columns decoders (or light values).
 
     Args:
-        grid: (R, C, 3, H, W) in [0, 1], e.g. from :func:`sepviz.probes.decoder_swap_grid`,
-            :func:`~sepviz.probes.layer_swap_grid` or :func:`~sepviz.probes.relight_grid`.
+        grid: (R, C, 3, H, W) in [0, 1], e.g. from :func:`sepviz.grids.decoder_swap_grid`,
+            :func:`~sepviz.grids.layer_swap_grid` or :func:`~sepviz.grids.relight_grid`.
         inputs: optional (R, 3, H, W) inputs, shown as the first column ("input").
         col_labels: C labels (decoder names, "k = 0".., "y = -1"..).
         row_labels: R labels at the left.
         title: the figure's title.
     """
+    check_images(grid, "grid", data_range=None, grid=True)
     if grid.ndim != 5:
         raise ValueError(f"grid must be (R, C, 3, H, W), got {tuple(grid.shape)}")
     rows, cols = grid.shape[:2]
@@ -110,7 +108,8 @@ def swap_grid(
     _check_labels(row_labels, rows, "row_labels", "rows")
     labels = list(col_labels) if col_labels is not None else [f"{k}" for k in range(cols)]
     if inputs is not None:
-        if inputs.ndim != 4 or inputs.shape[0] != rows or inputs.shape[1:] != grid.shape[2:]:
+        check_images(inputs, "inputs", data_range=None)
+        if inputs.shape[0] != rows or inputs.shape[1:] != grid.shape[2:]:
             raise ValueError(
                 f"inputs must be (R, 3, H, W) = {(rows, *grid.shape[2:])} to match grid, "
                 f"got {tuple(inputs.shape)}"
@@ -131,6 +130,7 @@ def umap_scatter(
     point_size: float = 6.0,
     max_legend: int = 12,
     panel: float = 3.6,
+    palette: Mapping[str, Mapping[Any, Any]] | None = None,
 ) -> Figure:
     """Side-by-side scatter plots of a 2-D embedding, one panel per factor.
 
@@ -141,11 +141,13 @@ def umap_scatter(
         embedding: (N, 2), e.g. from :func:`sepviz.probes.umap_embed`.
         colour_by: factor name -> (N,) values, e.g. ``{"identity": ..., "light": ...}``.
         title: the figure's title.
+        palette: optional factor name -> {value: matplotlib colour} for discrete factors, so a
+            colour means one value in every panel and figure (legend in the palette's order;
+            every value present must have a colour).
     """
     import matplotlib.pyplot as plt
 
-    emb = embedding.detach().cpu().numpy() if isinstance(embedding, torch.Tensor) else embedding
-    emb = np.asarray(emb)
+    emb = to_numpy(embedding)
     if emb.ndim != 2 or emb.shape[1] != 2:
         raise ValueError(f"embedding must be (N, 2), got {emb.shape}")
     if not colour_by:
@@ -153,14 +155,23 @@ def umap_scatter(
     n_panels = len(colour_by)
     fig, axes = plt.subplots(1, n_panels, figsize=(panel * n_panels + 0.6, panel), squeeze=False)
     for ax, (name, values) in zip(axes[0], colour_by.items()):
-        vals = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values
-        vals = np.asarray(vals)
+        vals = to_numpy(values)
         if vals.shape != (emb.shape[0],):
             raise ValueError(
                 f"colour_by[{name!r}] must have shape ({emb.shape[0]},), got {vals.shape}"
             )
         classes = np.unique(vals) if _is_discrete(vals) else None
-        if classes is not None and len(classes) <= max_legend:
+        if palette is not None and name in palette:
+            colours = palette[name]
+            missing = sorted({str(v) for v in vals} - {str(k) for k in colours})
+            if missing:
+                raise ValueError(f"palette[{name!r}] has no colour for the values {missing}")
+            for value, colour in colours.items():
+                mask = vals.astype(str) == str(value)
+                if mask.any():
+                    ax.scatter(*emb[mask].T, s=point_size, color=colour, label=str(value), lw=0)
+            ax.legend(title=name, fontsize=7, title_fontsize=8, markerscale=2, loc="best")
+        elif classes is not None and len(classes) <= max_legend:
             cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
             for i, cls in enumerate(classes):
                 mask = vals == cls
@@ -193,6 +204,7 @@ def loss_curves(
     title: str = "Training losses",
     smooth: int = 1,
     log: bool | None = None,
+    secondary: Sequence[str] = (),
 ) -> Figure:
     """Loss against step, one line per loss.
 
@@ -202,6 +214,8 @@ def loss_curves(
         title: the figure's title.
         smooth: moving-average window (1: raw values).
         log: log-scale y; default: log when every value is positive.
+        secondary: names in ``history`` drawn dashed on a second, linear y axis at the
+            right instead (e.g. FaderNet's ``"lambda"`` schedule, which starts at 0).
     """
     import matplotlib.pyplot as plt
 
@@ -210,20 +224,32 @@ def loss_curves(
         raise ValueError("history must be a History or a non-empty dict name -> list of losses")
     steps = getattr(history, "steps", None)
     fig, ax = plt.subplots(figsize=(6, 3.6))
+    missing = [name for name in secondary if name not in losses]
+    if missing:
+        raise ValueError(f"secondary names {missing} are not in history; have {list(losses)}")
+    right = ax.twinx() if secondary else None
     positive = True
-    for name, values in losses.items():
+    for k, (name, values) in enumerate(losses.items()):
         vals = np.asarray(values, dtype=np.float64)
         if vals.ndim != 1 or vals.size == 0:
             raise ValueError(f"history[{name!r}] must be a non-empty list of numbers")
         x = np.asarray(steps) if steps is not None and len(steps) == len(vals) else None
         x = x if x is not None else np.arange(len(vals))
+        if right is not None and name in secondary:
+            right.plot(x, vals, label=name, lw=1.2, ls="--", color=f"C{k}")
+            continue
         positive &= bool((vals > 0).all())
-        ax.plot(x, _moving_average(vals, smooth), label=name, lw=1.2)
+        ax.plot(x, _moving_average(vals, smooth), label=name, lw=1.2, color=f"C{k}")
     if log if log is not None else positive:
         ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss" + (f" (moving average of {smooth})" if smooth > 1 else ""))
-    ax.legend(fontsize=8)
+    handles, labels = ax.get_legend_handles_labels()
+    if right is not None:
+        right.set_ylabel(", ".join(secondary) + " (dashed, right axis)")
+        more = right.get_legend_handles_labels()
+        handles, labels = handles + more[0], labels + more[1]
+    ax.legend(handles, labels, fontsize=8)
     ax.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
@@ -247,12 +273,7 @@ def layer_curve(
     """
     import matplotlib.pyplot as plt
 
-    if not rows:
-        raise ValueError("rows is empty: pass the list returned by layer_probes")
-    required = {"layer", "factor", "score", "chance"}
-    missing = required - set(rows[0])
-    if missing:
-        raise ValueError(f"rows lack the keys {sorted(missing)} (use layer_probes' output)")
+    check_layer_rows(rows)
     layers = list(dict.fromkeys(r["layer"] for r in rows))
     kinds = list(dict.fromkeys(r.get("kind", "") for r in rows))
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(layers) + 2), 3.8))
@@ -345,7 +366,7 @@ def heatmap(
     ``dci(...)["importance"]`` or MIG's ``mutual_info``: codes x factors)."""
     import matplotlib.pyplot as plt
 
-    m = matrix.detach().cpu().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
+    m = to_numpy(matrix)
     if m.ndim != 2:
         raise ValueError(f"matrix must be 2-D, got shape {m.shape}")
     _check_labels(row_labels, m.shape[0], "row_labels", "rows")
@@ -386,9 +407,7 @@ class Preview:
         mode: str = "append",
         show: Callable[[Figure], None] | None = None,
     ) -> None:
-        if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
-            shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images)
-            raise ValueError(f"images must be a (N, 3, H, W) tensor, got {shape}")
+        check_images(images)
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         if mode not in ("append", "update"):
@@ -404,33 +423,25 @@ class Preview:
 
     def outputs(self, model: Any) -> dict[str, torch.Tensor]:
         """Row label -> (N, 3, H, W) CPU outputs of ``model`` on the preview images."""
-        try:
-            device = next(model.parameters()).device
-        except StopIteration:
-            device = torch.device("cpu")
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                x = self.images.to(device)
-                if self.fn is not None:
-                    out = self.fn(model, x)
-                elif hasattr(model, "decoders") and callable(getattr(model, "decode", None)):
-                    from sepviz.probes import _decoder_names
+        labels: list[str] = []
 
-                    z = model.encode(x)
-                    out = {name: model.decode(z, name) for name in _decoder_names(model)}
-                elif callable(getattr(model, "reconstruct", None)):
-                    out = {"output": model.reconstruct(x)}
-                else:
-                    raise ValueError(
-                        "Preview needs fn=..., or a model with reconstruct(x) or decoders"
-                    )
-        finally:
-            model.train(was_training)
-        if isinstance(out, torch.Tensor):
-            out = {"output": out}
-        return {k: v.detach().float().cpu() for k, v in out.items()}
+        def rows(x: torch.Tensor) -> torch.Tensor:  # (N, rows, 3, H, W)
+            if self.fn is not None:
+                out = self.fn(model, x)
+            elif names := grids.decoder_names(model, required=False):
+                z = model.encode(x)
+                out = {name: grids.decoder(model, name)(z) for name in names}
+            elif callable(getattr(model, "reconstruct", None)):
+                out = {"output": model.reconstruct(x)}
+            else:
+                raise ValueError("Preview needs fn=..., or a model with reconstruct(x) or decoders")
+            if isinstance(out, torch.Tensor):
+                out = {"output": out}
+            labels[:] = list(out)
+            return torch.stack(list(out.values()), dim=1)
+
+        grid = batched(model, rows, self.images, batch_size=self.images.shape[0])
+        return {label: grid[:, k] for k, label in enumerate(labels)}
 
     def figure(self, step: int, outputs: Mapping[str, torch.Tensor]) -> Figure:
         grid = torch.stack([self.images, *[o.clamp(0, 1) for o in outputs.values()]])
@@ -458,15 +469,3 @@ class Preview:
                     self._handle = display(fig, display_id=True if self.mode == "update" else None)
         finally:
             plt.close(fig)
-
-
-def preview_callback(
-    images: torch.Tensor,
-    every: int = 100,
-    fn: Callable[[Any, torch.Tensor], Any] | None = None,
-    title: str = "Training preview",
-    mode: str = "append",
-    show: Callable[[Figure], None] | None = None,
-) -> Preview:
-    """A :class:`Preview` callback for :func:`sepviz.train.fit` (see there for the arguments)."""
-    return Preview(images, every=every, fn=fn, title=title, mode=mode, show=show)

@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from sepviz.probes import _as_images, relight_function, relight_grid
+from sepviz.grids import RelightFn, relight_function, relight_grid
+from sepviz.utils import check_images
 
 if TYPE_CHECKING:
     import ipywidgets
     from IPython.display import HTML
-
-RelightFn = Callable[[torch.Tensor, float], torch.Tensor]
 
 
 def tile(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -40,8 +39,7 @@ def tile(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndar
     Returns:
         (H', W', 3) uint8 array.
     """
-    if not isinstance(images, torch.Tensor):
-        raise ValueError(f"images must be a tensor, got {type(images).__name__}")
+    check_images(images, data_range=None, grid=True)  # shown clamped to [0, 1]
     x = images.detach().float().cpu().clamp(0, 1)
     if x.ndim == 4:
         n = x.shape[0]
@@ -51,10 +49,6 @@ def tile(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndar
         rows = math.ceil(n / cols)
         blank = torch.ones(rows * cols - n, *x.shape[1:])
         x = torch.cat([x, blank]).reshape(rows, cols, *x.shape[1:])
-    elif x.ndim != 5:
-        raise ValueError(f"images must be (N, 3, H, W) or (R, C, 3, H, W), got {tuple(x.shape)}")
-    if x.shape[2] != 3 or 0 in x.shape:
-        raise ValueError(f"images must have 3 channels and be non-empty, got {tuple(x.shape)}")
     rows, cols, _, h, w = x.shape
     canvas = torch.ones(3, rows * (h + pad) + pad, cols * (w + pad) + pad)
     for r in range(rows):
@@ -107,7 +101,7 @@ def fader_slider(
     """
     import ipywidgets as widgets
 
-    x = _as_images(images)
+    x = check_images(images, convert=True)
     lo, hi = (float(v) for v in values)
     if not lo < hi:
         raise ValueError(f"values must be (min, max) with min < max, got {values}")
@@ -235,7 +229,7 @@ def static_slider(
     """
     from IPython.display import HTML
 
-    x = _as_images(images)
+    x = check_images(images, convert=True)
     values = [float(v) for v in values]
     if not values:
         raise ValueError("values is empty: expected at least one y value")

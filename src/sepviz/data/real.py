@@ -50,6 +50,7 @@ import torch.nn.functional as F
 
 from sepviz.data.faceset import FaceSet
 from sepviz.data.synthetic import light_class
+from sepviz.utils import check_images
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -100,18 +101,6 @@ def _luminance(images: torch.Tensor) -> torch.Tensor:
     return torch.einsum("nchw,c->nhw", images, w)
 
 
-def _check_images(images: torch.Tensor, name: str = "images") -> torch.Tensor:
-    if not isinstance(images, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (N, 3, H, W), got {tuple(images.shape)}")
-    if not images.is_floating_point():
-        raise ValueError(f"{name} must be a float tensor in [0, 1], got dtype {images.dtype}")
-    if images.shape[-1] < 2:
-        raise ValueError(f"{name} must be at least 2 pixels wide, got {tuple(images.shape)}")
-    return images
-
-
 def lighting_pseudo_label(
     images: torch.Tensor,
     n_classes: int = 3,
@@ -135,7 +124,9 @@ def lighting_pseudo_label(
     Returns:
         ``(score, classes)``: float32 (N,) in [-1, 1] and int64 (N,).
     """
-    images = _check_images(images)
+    images = check_images(images, data_range=None)  # luminance is clamped to [0, 1] below
+    if images.shape[-1] < 2:
+        raise ValueError(f"images must be at least 2 pixels wide, got {tuple(images.shape)}")
     if n_classes not in (2, 3):
         raise ValueError(f"n_classes must be 2 or 3, got {n_classes!r}")
     if not 0 <= margin < 0.5:
