@@ -2,8 +2,9 @@
 
 The build runs every chapter top to bottom in its quick budget (`-W`: a warning or a failing
 cell fails it). Then Playwright drives Debian's Chromium (`/usr/bin/chromium`, no browser of
-its own) over the pages served on 127.0.0.1: no error output, every figure loaded, and the
-static sliders move. Screenshots land in `_build/screenshots/`.
+its own) over the pages served on 127.0.0.1: no error output, every figure loaded, the
+static sliders move, every chapter shows a verdict admonition (never a printed "Verdict:"),
+and no code cell, output or table scrolls sideways. Screenshots land in `_build/screenshots/`.
 
 Set `SEPVIZ_SKIP_BOOK=1` to leave this (slow) module out while developing.
 """
@@ -144,6 +145,23 @@ def test_chapter_renders_in_browser(page_name: str, server: str, browser: object
 
     errors = page.locator(".output.traceback, .output.error, div.cell_output .stderr")
     assert errors.count() == 0, f"{page_name}: error output: {errors.first.inner_text()[:500]}"
+
+    if page_name.startswith("book/0"):  # every chapter ends its experiments in a verdict
+        verdicts = page.locator("div.cell_output .admonition")
+        assert verdicts.count() > 0, f"{page_name}: no verdict admonition"
+    printed = page.locator("div.cell_output .output pre, div.cell_output pre").all_inner_texts()
+    starts = [t for t in printed if t.lstrip().startswith("Verdict:")]
+    assert not starts, f"{page_name}: a verdict printed as text: {starts[0][:120]!r}"
+    # Nothing a reader must scroll sideways to read: code cells, printed outputs, tables.
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll(
+            'div.cell_input pre, div.cell_output pre, div.cell_output table')]
+            .filter(el => el.scrollWidth > (el.tagName === 'TABLE'
+                ? el.parentElement.clientWidth : el.clientWidth) + 1)
+            .map(el => el.innerText.split('\\n')
+                .sort((a, b) => b.length - a.length)[0])"""
+    )
+    assert not wide, f"{page_name}: {len(wide)} block(s) scroll sideways, e.g. {wide[0][:100]!r}"
 
     images = page.locator("article img")
     if page_name.startswith("book/0"):  # every chapter shows at least one figure

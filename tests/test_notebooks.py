@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,32 @@ def toc_files() -> list[str]:
     return files
 
 
-def test_there_are_chapters() -> None:
-    assert len(CHAPTERS) >= 2
+def repository_url() -> str:
+    """The repository's address, written once: `repository.url` in `_config.yml`."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    return config["repository"]["url"]
+
+
+def test_chapters_are_the_toc_notebooks_numbered_without_gaps() -> None:
+    toc_notebooks = [name for name in toc_files() if (ROOT / f"{name}.ipynb").exists()]
+    chapters = [f"book/{path.stem}" for path in CHAPTERS]
+    # every notebook in book/ is in the toc, in the same order, and nothing else is
+    assert toc_notebooks == chapters, (
+        f"notebooks in _toc.yml {toc_notebooks} != notebooks in book/ {chapters}"
+    )
+    assert len(chapters) >= 2
+    numbers = []
+    for name in chapters:
+        match = re.fullmatch(r"book/(\d{2})_[a-z0-9_]+", name)
+        assert match, f"{name}: a chapter is named NN_words (two digits, lower case, underscores)"
+        numbers.append(int(match.group(1)))
+    assert numbers == list(range(len(chapters))), f"chapters are not 00..NN without gaps: {numbers}"
+
+
+def test_toc_entries_are_not_ambiguous() -> None:
+    for name in toc_files():
+        both = [(ROOT / f"{name}{ext}").exists() for ext in (".ipynb", ".md")]
+        assert not all(both), f"{name}: both .ipynb and .md exist; the toc cannot say which"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
@@ -44,6 +69,20 @@ def test_first_code_cell_installs_only_in_colab(path: Path) -> None:
     # the install line is inside the `if`: indented
     install = [line for line in first.splitlines() if "pip install" in line]
     assert all(line.startswith((" ", "\t")) for line in install)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_first_code_cell_installs_from_the_repository_url(path: Path) -> None:
+    url = repository_url()
+    assert url.startswith("https://") and not url.endswith(("/", ".git")), url
+    nb = json.loads(path.read_text())
+    first = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+    install = [line for line in first.splitlines() if "pip install" in line]
+    sources = re.findall(r"git\+[^\s\"'@]+(?:@[^\s\"']+)?", "\n".join(install))
+    assert sources == [f"git+{url}"], (
+        f"{path.name}: the Colab cell installs from {sources}, not from git+{url} "
+        "(repository.url in _config.yml)"
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)

@@ -1,0 +1,348 @@
+"""The experiments of chapters 0, 1, 5, 6, 8 and 9: their numbers and the verdicts drawn from
+them (fast: tiny images, untrained or hand-made inputs)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from sepviz.data.synthetic import (
+    LIGHT_CLASSES,
+    PERSONS,
+    class_azimuths,
+    make_faces,
+    render,
+)
+from sepviz.experiments import Estimate, limits, real_faces, relight_by_swap, renderer
+from sepviz.experiments import where_information_lives as wil
+from sepviz.models import DeepFakes
+
+
+def est(value: float, half: float, unit: str = "") -> Estimate:
+    return Estimate(value, value - half, value + half, unit)
+
+
+def admonition_only(result: object) -> str:
+    """The result's Markdown: one admonition, and no line that starts with "Verdict:"."""
+    text = result._repr_markdown_()  # type: ignore[attr-defined]
+    assert text.startswith("```{admonition} Verdict\n")
+    assert not any(line.lstrip().startswith("Verdict:") for line in text.splitlines())
+    return text
+
+
+# -- chapters 0 and 1 ---------------------------------------------------------------------------
+def test_pixel_shares_rank_light_first_with_intervals() -> None:
+    shares = renderer.pixel_shares(n=128, size=16, seed=0, repeats=4)
+    assert shares.groups == ("identity", "expression", "light")
+    assert sum(s.value for s in shares.shares) == pytest.approx(1.0, abs=1e-6)
+    assert shares.ranked[0][0] == "light"
+    assert all(s.low <= s.value <= s.high for s in shares.shares)
+    text = admonition_only(shares)
+    assert "Light moves the most pixels" in text and "is expected to" in text
+    assert "will therefore" not in text
+    assert shares.table().count("\n") == 5  # header, rule, three groups
+
+
+def test_pixel_shares_overlap_is_not_distinguishable() -> None:
+    close = renderer.PixelShares(
+        ("identity", "expression", "light"),
+        (est(0.45, 0.06, "%"), est(0.05, 0.01, "%"), est(0.50, 0.06, "%")),
+        repeats=4,
+        n_faces=8,
+    )
+    assert close.verdict.startswith("**Not distinguishable**")
+    with pytest.raises(ValueError):
+        renderer.pixel_shares(n=8, repeats=1)
+
+
+def test_light_sweep_rises_and_a_reversed_sweep_does_not() -> None:
+    azimuths = torch.linspace(-60, 60, 5)
+    images = render(PERSONS["A"], [0.3, 0.0, 0.9], torch.stack([azimuths, torch.zeros(5)], 1), 32)
+    sweep = renderer.light_sweep(images, azimuths)
+    assert sweep.falls == [] and sweep.asymmetry[0] < 0 < sweep.asymmetry[-1]
+    assert "is physical" in admonition_only(sweep)
+    backwards = renderer.light_sweep(images.flip(0), azimuths)
+    assert backwards.falls == [0, 1, 2, 3]
+    assert "not monotone" in backwards.verdict
+    assert "| asymmetry |" in sweep.table()
+
+
+# -- chapter 9 ----------------------------------------------------------------------------------
+def test_correlation_interval() -> None:
+    x = np.arange(50.0)
+    r = limits.correlation(x, 2 * x + 1)
+    assert r.value == pytest.approx(1.0) and r.low == pytest.approx(1.0)
+    noise = np.random.default_rng(0).normal(size=(2, 400))
+    r0 = limits.correlation(noise[0], noise[1])
+    assert r0.covers(0) and r0.high - r0.low < 0.3
+    with pytest.raises(ValueError):
+        limits.correlation(x[:2], x[:2])
+
+
+def _new_people(familiar: Estimate, new: Estimate, r: Estimate) -> limits.NewPeople:
+    return limits.NewPeople(familiar, new, r, 10, 20, {}, {})
+
+
+def test_new_people_verdicts_follow_the_intervals() -> None:
+    worse = _new_people(est(30.0, 0.2, "dB"), est(25.0, 0.3, "dB"), est(-0.4, 0.1))
+    assert worse.drop.value == pytest.approx(5.0)
+    text = admonition_only(worse)
+    assert "degrades" in text and "falls with the distance" in text
+    close = _new_people(est(30.0, 0.5, "dB"), est(29.0, 0.5, "dB"), est(0.0, 0.1))
+    assert close.verdict.startswith("**Not distinguishable**")
+    assert "no trend" in close.verdict
+
+
+def test_detector_tells_faces_with_a_trace_from_real_faces() -> None:
+    real = make_faces(40, size=16, identities=["B"], seed=0).images
+    checker = (torch.arange(16)[:, None] + torch.arange(16)[None]) % 2  # a swap's trace
+    fake = (real + 0.1 * checker).clamp(0, 1)
+    found = limits.detect_swaps(fake, real)
+    assert found.chance == 0.5 and found.accuracy.above(0.75)
+    assert "works" in admonition_only(found)
+    blind = limits.detect_swaps(real[:20], real[20:])
+    assert not blind.accuracy.above(0.75)
+    assert "works on" not in blind.verdict
+
+
+# -- chapter 5 ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def faces_ab():
+    return make_faces(120, size=16, identities=["A", "B"], seed=0)
+
+
+def test_latent_probes_find_identity_in_a_code_that_holds_it(faces_ab) -> None:
+    g = torch.Generator().manual_seed(0)
+    ident = torch.nn.functional.one_hot(faces_ab.factors["identity"], 2).float()
+    z = torch.cat([ident, faces_ab.factors["azimuth"][:, None] / 60], 1)
+    z = z + 0.05 * torch.randn(len(z), 3, generator=g)
+    two = {"identity": "identity", "azimuth": "azimuth"}
+    reads = wil.latent_probes(z, faces_ab, "toy", factors=two, shared=True)
+    assert reads.classes == (True, False) and "light class" in wil.FACTORS
+    assert reads.best("identity").above(0.9) and reads.chance[0] == 0.5
+    text = admonition_only(reads)
+    assert "Identity is in the toy latent" in text and "contradicted" in text
+    assert "pixels (linear)" in reads.table()
+
+
+def test_latent_probes_call_a_noise_code_identity_free(faces_ab) -> None:
+    z = torch.randn(len(faces_ab), 4, generator=torch.Generator().manual_seed(1))
+    reads = wil.latent_probes(z, faces_ab, "noise", factors={"identity": "identity"})
+    assert not reads.best("identity").above(0.6)
+    assert "identity-free" in reads.verdict or "Not distinguishable" in reads.verdict
+
+
+def test_layer_reads_intervals_and_readable_blocks() -> None:
+    rows = [
+        {"layer": n, "factor": "identity", "score": s, "score_std": 0.01, "chance": 0.5}
+        for n, s in (("enc1", 0.99), ("enc2", 0.55), ("dec1", 0.9))
+    ]
+    layers = wil.layer_reads(rows, decoder="A")
+    e = layers.score("enc1", "identity")
+    # t(4) = 2.776; sample std = 0.01 * sqrt(5/4); half = 2.776 * that / sqrt(5)
+    assert e.high - e.value == pytest.approx(2.776 * 0.01 * (5 / 4) ** 0.5 / 5**0.5, rel=1e-3)
+    assert layers.latent == "enc2" and layers.decoder_blocks == ["dec1"]
+    assert layers.readable("identity") == ["enc1", "dec1"]
+    assert "A linear probe reads **identity** at 2 of 3 blocks" in admonition_only(layers)
+
+
+def test_disentangled_factors_score_high_mig() -> None:
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(600, generator=g), torch.rand(600, generator=g)
+    z = torch.stack([a, b, torch.rand(600, generator=g)], 1)
+    result = wil.disentanglement(z, {"a": a, "b": b}, "toy", resamples=5)
+    assert result.mig.above(0.5) and result.best_unit == (0, 1)
+    assert "disentangled" in admonition_only(result)
+    assert result.importance.shape == (3, 2)
+
+
+def test_fast_mig_equals_the_metrics_mig() -> None:
+    from sepviz.metrics import mig
+
+    faces = make_faces(300, size=16, identities=4, seed=0)
+    z = torch.randn(300, 6, generator=torch.Generator().manual_seed(0))
+    z[:, 2] += faces.factors["azimuth"] / 30
+    known = {k: faces.factors[k] for k in ("identity", "azimuth", "smile")}
+    assert wil.fast_mig(z, known) == pytest.approx(mig(z, known)["mig"], abs=1e-12)
+    boot = wil.mig_bootstrap(z, known, resamples=20)
+    assert boot.shape == (20,) and np.isfinite(boot).all() and boot.std() > 0
+
+
+def test_decoder_identity_and_hybrids_run_on_a_tiny_model(faces_ab) -> None:
+    torch.manual_seed(0)
+    model = DeepFakes(identities=["A", "B"], image_size=16, latent_dim=8).eval()
+    rows = [
+        {"layer": n, "factor": "identity", "score": 0.8, "score_std": 0.0, "chance": 0.5}
+        for n in ("enc1", "dec1")
+    ]
+    weights = wil.decoder_identity(model, faces_ab[:40], wil.layer_reads(rows, "A"))
+    assert len(weights.rows) == 4 and weights.persons == ("A", "B")
+    assert all(0 <= r[4].value <= 1 for r in weights.rows)
+    admonition_only(weights)
+    hybrid, grid = wil.hybrid_decoders(model, faces_ab[:10])
+    assert grid.shape[:2] == (10, len(hybrid.to_target)) and len(hybrid.to_target) >= 3
+    admonition_only(hybrid)
+
+
+def test_hybrid_verdict_does_not_place_identity_in_the_whole_decoder() -> None:
+    good, bad = est(30.0, 0.3, "dB"), est(12.0, 0.3, "dB")
+    broken = wil.HybridDecoders(
+        "B", "A", (good, bad, bad, bad), (bad, bad, bad, good), (est(14, 0.2), est(14, 0.2))
+    )
+    text = broken.verdict
+    assert "match neither person" in text and "cannot say at which block" in text
+    assert "below even a person's mean face" in text
+    assert "as a whole" not in text
+    assert "mean face" in broken.table()
+
+
+def test_umap_palette_gives_one_colour_per_value_across_panels() -> None:
+    from matplotlib.colors import to_hex
+
+    from sepviz.viz import umap_scatter
+
+    people, lights = set(wil.PALETTE["person"].values()), set(wil.PALETTE["light class"].values())
+    assert not people & lights
+    emb = np.random.default_rng(0).normal(size=(6, 2))
+    colour_by = {
+        "person": np.array(["A", "B", "A", "B", "A", "B"]),
+        "light class": np.array(["left", "centre", "right", "left", "centre", "right"]),
+    }
+    fig = umap_scatter(emb, colour_by, palette=wil.PALETTE)
+    for ax, name in zip(fig.axes, colour_by):
+        for handle, text in zip(*ax.get_legend_handles_labels()):
+            got = to_hex(handle.get_facecolor()[0])
+            assert got == to_hex(wil.PALETTE[name][text])
+    with pytest.raises(ValueError, match="no colour"):
+        umap_scatter(emb, {"person": np.array(["Z"] * 6)}, palette=wil.PALETTE)
+
+
+# -- chapter 6 ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def idea_run():
+    torch.manual_seed(0)
+    model = DeepFakes(identities=["A", "B"], image_size=16, latent_dim=8).eval()
+    lamps = class_azimuths()
+    bank = make_faces(30, size=16, identities=["B"], seed=2, azimuths=lamps)
+    test = make_faces(12, size=16, identities=["A"], seed=1)
+    run = relight_by_swap.idea_one(model, test, bank, lamps.tolist(), LIGHT_CLASSES)
+    return run, test, bank
+
+
+def test_idea_one_scores_every_prediction_for_every_lamp(idea_run) -> None:
+    run, test, bank = idea_run
+    assert len(run.psnr) == len(relight_by_swap.COLUMNS) and len(run.psnr[0]) == 3
+    for lamp, picked in zip(run.azimuths, run.picked):
+        assert (bank.factors["azimuth"][picked] == lamp).all()
+    assert run.relit[0].shape == test.images.shape
+    # the mean over lamps is the mean of the per-lamp means (same faces in every lamp)
+    per_lamp = [e.value for e in run.psnr[0]]
+    assert run.over_lamps("idea 1").value == pytest.approx(np.mean(per_lamp), rel=1e-5)
+    text = admonition_only(run)
+    assert "What goes wrong is mostly" in text
+    assert run.table().count("\n") == 2 + len(relight_by_swap.COLUMNS)
+
+
+def test_light_side_reads_the_truth_from_the_right_side(idea_run) -> None:
+    run, test, _ = idea_run
+    side = relight_by_swap.light_side(run, test)
+    truth = side.hits[side.labels.index("ground truth")]
+    assert truth.value > 0.6  # the true relit faces are lit from their lamp's side
+    left, right = side.asymmetry[side.labels.index("ground truth")][::2]
+    assert left.value < 0 < right.value
+    admonition_only(side)
+
+
+def test_retrieval_match_is_one_when_retrieval_picks_the_best(idea_run) -> None:
+    run, test, bank = idea_run
+    light = bank.factors["azimuth"]
+    best = []
+    for lamp in run.azimuths:
+        idx = (light == lamp).nonzero().flatten()
+        gaps = (test.factors["smile"][:, None] - bank.factors["smile"][idx][None]).abs()
+        best.append(idx[gaps.argmin(1)])
+    perfect = dataclasses.replace(run, picked=tuple(best))
+    match = relight_by_swap.retrieval_match(perfect, test, bank, factors=("smile", "elevation"))
+    assert match.progress[0].value == pytest.approx(1.0)
+    assert match.retrieved[0] == pytest.approx(match.best[0])
+    assert match.expression.value == pytest.approx(1.0)
+    assert "finds A's expression" in admonition_only(match)
+
+
+# -- chapter 8 ----------------------------------------------------------------------------------
+def test_pseudo_label_check_on_synthetic_faces() -> None:
+    faces = make_faces(200, size=32, identities=4, seed=0)
+    check = real_faces.pseudo_label_check(faces)
+    assert check.clear.value >= check.agreement.value - 0.05
+    assert check.agreement.above(check.chance)
+    assert "tracks the light" in admonition_only(check)
+
+
+def test_brightness_ramp_is_monotone_and_matched_to_a_span() -> None:
+    from sepviz.realfaces import measured_light, rises
+
+    faces = make_faces(20, size=32, identities=4, seed=0, light=[0.0, 0.0]).images
+    sweep = [-1.0, -0.5, 0.0, 0.5, 1.0]
+    grid = real_faces.ramp_grid(faces, sweep, 0.3)
+    scores = measured_light(grid)
+    assert float((scores[:, -1] - scores[:, 0]).mean()) == pytest.approx(0.3, abs=0.01)
+    assert rises(scores).all()
+    assert torch.equal(grid[:, 2], faces)  # y = 0 leaves the input alone
+    assert real_faces.ramp_strength(faces, 0.0) == 0.5  # nothing to match: the first guess
+
+
+def test_real_light_probes_say_not_distinguishable_when_the_interval_covers_the_bar() -> None:
+    common = dict(
+        codes=("pixels", "plain", "adv"),
+        class_linear=(est(0.8, 0.05, "%"),) * 3,
+        class_mlp=(est(0.8, 0.05, "%"),) * 3,
+        score_mlp=(est(0.1, 0.2),) * 3,
+        chance=0.81,
+        folds=5,
+        n_faces=100,
+    )
+    vague = real_faces.RealLightProbes(
+        score_linear=(est(0.5, 0.1), est(0.3, 0.2), est(0.12, 0.37)), **common
+    )
+    text = admonition_only(vague)
+    assert "**Not distinguishable**" in text and "NOT" not in text
+    assert "not distinguishable from 0" in text  # 0.3 - 0.12 with these intervals
+    clear = real_faces.RealLightProbes(
+        score_linear=(est(0.5, 0.1), est(0.6, 0.05), est(0.5, 0.05)), **common
+    )
+    assert clear.verdict.startswith("**The light stays in the real latent**")
+    assert "| chance | 81% |" in clear.table()
+
+
+def test_light_response_and_small_data_against_the_ramp() -> None:
+    faces = make_faces(12, size=32, identities=4, seed=0).images
+    sweep = [-1.0, 0.0, 1.0]
+    ramp = torch.stack([real_faces.brightness_ramp(faces, v, 0.5) for v in sweep], 1)
+    flat = torch.stack([faces] * 3, 1)  # a "model" that never moves the light
+    from sepviz.realfaces import measured_light
+
+    measured = {"fader": measured_light(ramp), "control": measured_light(flat)}
+    measured["ramp"] = measured_light(ramp)
+    response = real_faces.light_response(
+        measured, {n: sweep for n in measured}, "fader", "control", "ramp", 0.5, 0.3
+    )
+    assert response.monotone[0].value == 1.0 and response.monotone[1].value == 0.0
+    assert response.follow.above(0)
+    assert "brightness ramp" in admonition_only(response)
+    grids = {"fader": ramp, "control": flat, "ramp": ramp}
+    small = real_faces.small_data(
+        faces,
+        own={"fader": faces * 0.9, "control": faces * 0.95},
+        ends={n: [g[:, 0], g[:, -1]] for n, g in grids.items()},
+        response=response,
+        bank=torch.cat([faces, faces.flip(-1)]),
+        side_faces=19,
+        agreement=est(0.8, 0.02, "%"),
+    )
+    assert small.reconstruction[2] is None and small.cost.above(0)
+    assert small.good[1].value == 0.0  # never moves the light: never good
+    assert "No model beats a brightness ramp" in admonition_only(small)
+    assert "(the input)" in small.table()
