@@ -9,7 +9,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export MPLBACKEND ?= Agg
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv book test lint format bench clean browser-deps
+.PHONY: venv book test lint format bench clean browser-deps ort
 
 venv: $(STAMP)
 
@@ -26,8 +26,16 @@ $(STAMP): requirements.txt pyproject.toml
 # The chapters' kernels draw with matplotlib's inline backend (Agg would drop every figure).
 BOOK_ENV := TQDM_DISABLE=1 MPLBACKEND=module://matplotlib_inline.backend_inline
 
-book: $(STAMP)
+# onnxruntime-web (pinned, SHA-256 checked) into _extra/ort/ for the live sliders; without npm
+# it warns and the book keeps the static sliders only.
+ort: $(STAMP)
+	$(PY) tools/fetch_ort.py
+
+book: $(STAMP) ort
 	# TQDM_DISABLE: progress bars are for people; the published pages do not need them.
+	# The chapters run side by side into the build's cache first (one thread each), then the
+	# build renders them.
+	$(BOOK_ENV) $(PY) tools/execute_book.py
 	$(BOOK_ENV) $(VENV)/bin/jupyter-book build . -W --keep-going
 
 lint: $(STAMP)
@@ -43,7 +51,7 @@ browser-deps:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
 		|| echo "chromium could not be installed: the browser test will be skipped"
 
-test: $(STAMP) lint browser-deps
+test: $(STAMP) lint browser-deps ort
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 
 import pytest
 import yaml
+from conftest import BOOK_ENV, executed_book
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -64,23 +65,23 @@ def chapter_pages() -> list[str]:
 
 @pytest.fixture(scope="module")
 def built_book() -> Path:
-    """Build the book once (jupyter-cache re-executes only changed chapters)."""
-    # The inline backend: with Agg (the tests' default) the chapters would show no figure.
-    inline = "module://matplotlib_inline.backend_inline"
-    env = dict(os.environ, SEPVIZ_BUDGET="quick", MPLBACKEND=inline, TQDM_DISABLE="1")
+    """Build the book once, as `make book` does: the chapters executed side by side into the
+    cache (tools/execute_book.py, started in the background by conftest.py), then rendered
+    (jupyter-cache re-runs only a chapter that is not in the cache)."""
+    execution = executed_book()
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run(
         [str(jb), "build", str(ROOT), "-W", "--keep-going"],
         capture_output=True,
         text=True,
-        env=env,
+        env=dict(os.environ, **BOOK_ENV),
         timeout=1800,
     )
-    reports = sorted((HTML / "reports").glob("**/*.err.log")) if (HTML / "reports").exists() else []
+    reports = sorted((HTML / "reports").glob("**/*.err.log")) if HTML.exists() else []
     detail = "\n".join(p.read_text()[-3000:] for p in reports)
     assert proc.returncode == 0, (
-        f"book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}\n"
-        f"{detail}"
+        f"book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
+        f"{proc.stderr[-4000:]}\n{detail}\nexecution:\n{execution[-3000:]}"
     )
     return HTML
 
@@ -189,6 +190,77 @@ def test_chapter_renders_in_browser(page_name: str, server: str, browser: object
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{Path(page_name).name}.png"), full_page=True)
+    page.close()
+    problems = [p for p in problems if not any(noise in p for noise in THEME_NOISE)]
+    assert not problems, f"{page_name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("page_name", ["book/04_fadernet", "book/08_real_faces"])
+def test_live_slider_relights_in_browser(
+    page_name: str, server: str, browser: object, tmp_path: Path
+) -> None:
+    """The live slider (onnxruntime-web, `make ort`) runs the trained FaderNet in the page:
+    the right half of the decoded faces is brighter, relative to the left, at y = +0.75 than
+    at y = -0.5; chapter 8 also relights an uploaded photo."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    problems: list[str] = []
+    page.on("request", lambda r: _is_local(r.url) or problems.append(f"left 127.0.0.1: {r.url}"))
+    page.on(
+        "requestfailed",
+        lambda r: _is_local(r.url) and problems.append(f"request failed: {r.url} ({r.failure})"),
+    )
+    page.on(
+        "response",
+        lambda r: _is_local(r.url) and r.status >= 400 and problems.append(f"{r.status}: {r.url}"),
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(f"{server}/{page_name}.html", wait_until="load")
+    live = page.locator(".sepviz-live").first
+    assert live.count() == 1, f"{page_name}: no live slider (.sepviz-live)"
+    live.scroll_into_view_if_needed()
+    page.wait_for_selector(".sepviz-live[data-state=ready]", timeout=60_000)
+
+    def relight(root: str, y: float) -> dict[str, str]:
+        page.locator(f"{root} input.sepviz-y").evaluate(
+            "(el, y) => { el.value = String(y); el.dispatchEvent(new Event('input')); }", y
+        )
+        canvas = f"{root} canvas.sepviz-canvas"
+        page.wait_for_function(
+            "([sel, y]) => Number(document.querySelector(sel).dataset.y) === y",
+            arg=[canvas, y],
+            timeout=20_000,
+        )
+        return page.locator(canvas).evaluate("(el) => ({...el.dataset})")
+
+    faces = page.locator(".sepviz-live .sepviz-faces button")
+    gaps: dict[float, list[float]] = {-0.5: [], 0.75: []}
+    for k in range(faces.count()):  # every face offered: mean right - left brightness
+        faces.nth(k).click()
+        for y, gap in gaps.items():
+            data = relight(".sepviz-live", y)
+            assert data["face"] == str(k)
+            gap.append(float(data["right"]) - float(data["left"]))
+    mean = {y: sum(g) / len(g) for y, g in gaps.items()}
+    assert mean[0.75] > mean[-0.5], f"{page_name}: right - left brightness {mean}"
+    print(f"\n{page_name}: one decoder call {data['ms']} ms in Chromium")
+
+    if page_name == "book/08_real_faces":  # a photo relit in the page, sent nowhere
+        from PIL import Image
+
+        photo = Image.new("RGB", (160, 120), (40, 40, 40))
+        photo.paste((210, 180, 160), (40, 10, 120, 110))
+        path = tmp_path / "photo.png"
+        photo.save(path)
+        relighter = page.locator(".sepviz-photo").first
+        relighter.scroll_into_view_if_needed()
+        page.wait_for_selector(".sepviz-photo[data-state=ready]", timeout=60_000)
+        page.set_input_files(".sepviz-photo input.sepviz-file", str(path))
+        page.wait_for_function(
+            "() => document.querySelector('.sepviz-photo canvas.sepviz-canvas').dataset.encoded",
+            timeout=20_000,
+        )
+        relit = relight(".sepviz-photo", 0.75)
+        assert float(relit["draws"]) >= 1 and 0 <= float(relit["left"]) <= 1
     page.close()
     problems = [p for p in problems if not any(noise in p for noise in THEME_NOISE)]
     assert not problems, f"{page_name}:\n" + "\n".join(problems)

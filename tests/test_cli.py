@@ -36,11 +36,12 @@ TRAIN_FLAGS = [
     "--identities",
     "--lambda-max",
     "--resume",
+    "--overwrite",
     "--checkpoint-every",
     "--no-progress",
 ]
-SWAP_FLAGS = ["--model", "--to", "--from", "--out", "--input", "--n", "--seed"]
-RELIGHT_FLAGS = ["--model", "--out", "--values", "--n", "--input", "--seed"]
+SWAP_FLAGS = ["--model", "--to", "--from", "--out", "--input", "--n", "--seed", "--overwrite"]
+RELIGHT_FLAGS = ["--model", "--out", "--values", "--n", "--input", "--seed", "--overwrite"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -299,8 +300,9 @@ def test_swap_reads_an_input_folder(
     assert main([*argv, "--out", str(png)]) == 0
     assert _png_size(png)[0] > 0
     capsys.readouterr()
-    err = _error(capsys, [*argv[:-1], str(tmp_path / "missing"), "--out", str(png)])
-    assert "missing" in err
+    other = tmp_path / "other.png"
+    err = _error(capsys, [*argv[:-1], str(tmp_path / "missing"), "--out", str(other)])
+    assert "missing" in err and not other.exists()
 
 
 def test_swap_errors(

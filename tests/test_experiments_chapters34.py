@@ -232,3 +232,18 @@ def test_slider_verdict_has_a_head_from_the_numbers() -> None:
     assert make_slider(0.97, [3.0, -2.0, 0.1]).verdict.startswith("**The slider relights only")
     assert make_slider(0.97, [-3.0, -2.0, -1.0]).verdict.startswith("**The slider does not")
     assert good.table().count("\n") == 2 + 3
+
+
+def test_pixel_codes_are_the_top_pca_directions_of_the_pixels() -> None:
+    from sepviz.experiments.fadernet import pixel_codes
+
+    images = make_faces(300, size=16, identities=4, seed=0).images
+    codes = pixel_codes(images, components=8)
+    x = images.flatten(1).double()
+    x = x - x.mean(0)
+    top = torch.linalg.svdvals(x)[:8] ** 2 / (len(x) - 1)  # the exact PCA variances
+    torch.testing.assert_close(
+        codes.double().var(0).sort(descending=True)[0], top, rtol=1e-4, atol=0
+    )
+    assert torch.equal(codes, pixel_codes(images, components=8))  # seeded: the same codes
+    assert pixel_codes(images[:5], components=8).shape == (5, 5)  # no more than the faces

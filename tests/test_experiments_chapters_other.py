@@ -322,21 +322,19 @@ def test_light_response_and_small_data_against_the_ramp() -> None:
     sweep = [-1.0, 0.0, 1.0]
     ramp = torch.stack([real_faces.brightness_ramp(faces, v, 0.5) for v in sweep], 1)
     flat = torch.stack([faces] * 3, 1)  # a "model" that never moves the light
-    from sepviz.realfaces import measured_light
-
-    measured = {"fader": measured_light(ramp), "control": measured_light(flat)}
-    measured["ramp"] = measured_light(ramp)
+    score = torch.linspace(-0.2, 0.3, 12)
     response = real_faces.light_response(
-        measured, {n: sweep for n in measured}, "fader", "control", "ramp", 0.5, 0.3
+        faces, {"fader": ramp, "control": flat}, sweep, "fader", "control", score, 0.3
     )
+    assert response.models == ("fader", "control", real_faces.RAMP)
     assert response.monotone[0].value == 1.0 and response.monotone[1].value == 0.0
-    assert response.follow.above(0)
+    assert response.follow.above(0) and response.data_span == pytest.approx(0.5)
+    # the ramp baseline is matched to how far the adversary's model moves the light
+    assert response.span[2].value == pytest.approx(response.span[0].value, abs=0.01)
     assert "brightness ramp" in admonition_only(response)
-    grids = {"fader": ramp, "control": flat, "ramp": ramp}
     small = real_faces.small_data(
         faces,
         own={"fader": faces * 0.9, "control": faces * 0.95},
-        ends={n: [g[:, 0], g[:, -1]] for n, g in grids.items()},
         response=response,
         bank=torch.cat([faces, faces.flip(-1)]),
         side_faces=19,

@@ -17,6 +17,7 @@ class MeanColour(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.decoders = nn.ModuleDict({"A": nn.Identity(), "B": nn.Identity()})
+        self.names = ["A", "B"]
         self.gain = {"A": 1.0, "B": 0.5}
         self.scale = nn.Parameter(torch.ones(()))
 

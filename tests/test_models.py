@@ -382,6 +382,43 @@ def test_layer_swap_grid_ends_are_the_plain_decoders(kind: str, faces: FaceSet) 
     assert (grid[:, 1] - grid[:, -1]).abs().max() > 1e-4
 
 
+@pytest.mark.parametrize("kind", DECODER_KINDS)
+def test_decoders_keep_no_running_statistics(
+    kind: str, faces: FaceSet, training: dict[str, FaceSet]
+) -> None:
+    """A swap decodes one decoder's code with another decoder: statistics gathered on its own
+    person / light would misnormalise it (issue 13), so a decoder normalises nothing by
+    running statistics and decodes the same in train and eval mode."""
+    model = train(build(kind), training, 3)
+    for name, dec in model.decoders.items():
+        running = [
+            m
+            for m in dec.modules()
+            if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats
+        ]
+        assert not running, f"decoder {name!r} keeps running statistics in {running}"
+    with torch.no_grad():
+        z = model.eval().encode(faces.images[:6])
+        for dec in model.decoders.values():
+            evaluated = dec.eval()(z)
+            trained = dec.train()(z)
+            torch.testing.assert_close(trained, evaluated, atol=1e-5, rtol=1e-4)
+            # and one face decodes the same alone as in a batch
+            torch.testing.assert_close(dec.eval()(z[:1]), evaluated[:1], atol=1e-5, rtol=1e-4)
+    model.eval()
+
+
+@pytest.mark.parametrize("norm", blocks.NORMS)
+def test_decoder_norm_options(norm: str) -> None:
+    dec = blocks.decoder(16, LATENT, norm=norm)
+    assert len(dec) == 3
+    assert dec(torch.randn(2, LATENT)).shape == (2, 3, 16, 16)
+    has_batchnorm = any(isinstance(m, nn.BatchNorm2d) for m in dec.modules())
+    assert has_batchnorm == (norm == "batch")
+    with pytest.raises(ValueError, match="norm must be one of"):
+        blocks.decoder(16, LATENT, norm="layer")
+
+
 def test_relight_grid_on_fadernet(faces: FaceSet) -> None:
     model = build("fadernet", attribute_dim=2).eval()
     x = faces.images[:3]

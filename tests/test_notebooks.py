@@ -96,3 +96,27 @@ def test_chapter_is_in_toc_and_has_a_title(path: Path) -> None:
 def test_toc_entries_exist() -> None:
     for name in toc_files():
         assert any((ROOT / f"{name}{ext}").exists() for ext in (".ipynb", ".md")), name
+
+
+HIDDEN = {"hide-input", "remove-input", "remove-cell"}
+MAX_VISIBLE_CODE_LINES = 55  # "about 50": a chapter shows calls to sepviz, not plumbing
+
+
+def visible_code_lines(path: Path) -> int:
+    """Non-blank, non-comment code lines a reader of the page sees (hidden cells excluded)."""
+    nb = json.loads(path.read_text())
+    lines = [
+        line.strip()
+        for cell in nb["cells"]
+        if cell["cell_type"] == "code" and not HIDDEN & set(cell["metadata"].get("tags", []))
+        for line in "".join(cell["source"]).splitlines()
+    ]
+    return sum(1 for line in lines if line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_shows_at_most_about_50_lines_of_code(path: Path) -> None:
+    n = visible_code_lines(path)
+    assert 0 < n <= MAX_VISIBLE_CODE_LINES, (
+        f"{path.name} shows {n} lines of code; move plumbing into sepviz or a hide-input cell"
+    )

@@ -20,6 +20,7 @@ from torch import nn
 from sepviz import probes
 from sepviz.grids import decoder_names, decoder_swap_grid, layer_swap_grid, relight_grid
 from sepviz.metrics import dci, ground_truth_error, mig, psnr, ssim
+from sepviz.models import DeepFakes
 from sepviz.probes import (
     ProbeResult,
     extract_latents,
@@ -50,7 +51,7 @@ class FakeDeepFakes(nn.Module):
         self.decoders = nn.ModuleDict(
             {n: nn.Sequential(_block(8, 8), _block(8, 4), nn.Conv2d(4, 3, 3, 1, 1)) for n in names}
         )
-        self.identities = list(names)
+        self.names = list(names)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
@@ -62,7 +63,7 @@ class FakeDeepFakes(nn.Module):
         return self.decode(self.encode(x), to)
 
     def probe_layers(self, decoder: str | None = None) -> dict[str, nn.Module]:
-        dec = self.decoders[decoder or self.identities[0]]
+        dec = self.decoders[decoder or self.names[0]]
         layers = {f"enc{i + 1}": m for i, m in enumerate(self.encoder)}
         layers.update({f"dec{i + 1}": m for i, m in enumerate(dec)})
         return layers
@@ -378,7 +379,7 @@ def test_decoder_swap_grid_columns_are_the_decoders() -> None:
     grid = decoder_swap_grid(model, x, batch_size=2)
     assert grid.shape == (5, 3, 3, 16, 16)
     with torch.no_grad():
-        for k, name in enumerate(model.identities):
+        for k, name in enumerate(model.names):
             torch.testing.assert_close(grid[:, k], model.decode(model.encode(x), name))
     assert not torch.allclose(grid[:, 0], grid[:, 1])
     rev = decoder_swap_grid(model, x, names=["carol", "alice"])
@@ -427,11 +428,12 @@ def test_relight_grid_sets_the_chosen_attribute() -> None:
         relight_grid(MultiDecoderLike(), x, [1.0])
 
 
-def test_decoder_names_prefer_the_model_names() -> None:
+def test_decoder_names_are_the_model_names() -> None:
     model = FakeDeepFakes(("alice", "bob"))
     assert decoder_names(model) == ["alice", "bob"]
     model.names = ["bob", "alice"]
     assert decoder_names(model) == ["bob", "alice"]
+    assert decoder_names(DeepFakes(identities=["A", "C"], image_size=16)) == ["A", "C"]
     assert decoder_names(FakeAE(), required=False) == []
     with pytest.raises(ValueError, match="no decoders"):
         decoder_names(FakeAE())

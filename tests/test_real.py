@@ -404,7 +404,7 @@ def test_load_folder_conversions(tmp_path: Path):
     Image.fromarray(grey, "L").save(tmp_path / "b_grey.png")
     deep = (np.tile(np.linspace(0, 65535, 20), (20, 1))).astype(np.uint16)
     Image.fromarray(deep).save(tmp_path / "c_16bit.png")
-    Image.new("RGBA", (10, 10), (255, 0, 0, 0)).save(tmp_path / "d_alpha.PNG")
+    Image.new("RGBA", (16, 16), (255, 0, 0, 0)).save(tmp_path / "d_alpha.PNG")
     (tmp_path / "notes.txt").write_text("not an image")
 
     with pytest.warns(SkippedFilesWarning, match="notes.txt"):

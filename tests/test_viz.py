@@ -152,7 +152,7 @@ class FakeTwoDecoders(nn.Module):
         super().__init__()
         self.decoders = nn.ModuleDict({"alice": nn.Identity(), "bob": nn.Identity()})
         self.scale = nn.Parameter(torch.tensor(0.5))
-        self.identities = ["alice", "bob"]
+        self.names = ["alice", "bob"]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return x

@@ -10,7 +10,15 @@ import pytest
 import torch
 from torch import nn
 
-from sepviz.widgets import fader_slider, frames_to_html, static_slider, tile
+from sepviz.widgets import (
+    UNAVAILABLE,
+    fader_slider,
+    frames_to_html,
+    live_slider,
+    photo_relighter,
+    static_slider,
+    tile,
+)
 
 
 class FakeFader(nn.Module):
@@ -146,3 +154,89 @@ def test_fader_slider_in_a_kernel() -> None:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+# -- live_slider / photo_relighter: the FaderNet in the page (Chromium: test_widgets_browser.py) --
+def _payload(html: str) -> dict:
+    import json
+
+    found = re.search(r'<script type="application/json" class="sepviz-data">(.*?)</script>', html)
+    assert found, "no data script in the snippet"
+    return json.loads(found.group(1))
+
+
+@pytest.fixture
+def ort_folder(tmp_path):  # noqa: ANN001, ANN201
+    """A stand-in for _extra/ort: the snippets only check that the script is there."""
+    (tmp_path / "ort.wasm.min.js").write_text("// onnxruntime-web stand-in\n")
+    return tmp_path
+
+
+def test_live_slider_embeds_the_decoder_and_the_latents(ort_folder) -> None:  # noqa: ANN001
+    pytest.importorskip("onnx")
+    import base64
+
+    from sepviz.export import run_onnx
+    from sepviz.models import FaderNet
+
+    torch.manual_seed(0)
+    model = FaderNet(image_size=16, latent_dim=8).eval()
+    faces = torch.rand(3, 3, 16, 16)
+    html = live_slider(model, faces, values_range=(-2, 2), ort_folder=ort_folder).data
+    assert 'class="sepviz-live"' in html and 'data-sepviz="slider"' in html
+    assert re.search(
+        r'<input type="range" class="sepviz-y"[^>]* min="-2" max="2" step="0.01"', html
+    )
+    assert 'class="sepviz-canvas"' in html and html.count("data-face=") == 3
+    assert UNAVAILABLE in html  # the note, shown where the script cannot run
+    data = _payload(html)
+    assert data["ort"] == "../ort/" and data["size"] == 16 and "encoder" not in data
+    with torch.no_grad():
+        z = model.encoder(faces)
+    assert torch.allclose(torch.tensor(data["z"]), z, atol=1e-6)
+    pytest.importorskip("onnxruntime")
+    y = torch.tensor([[0.75]])
+    with torch.no_grad():
+        expected = model.decoder(z[:1], y)
+    out = run_onnx(base64.b64decode(data["decoder"]), z=z[:1].numpy(), y=y.numpy())
+    assert float((torch.as_tensor(out) - expected).abs().max()) < 1e-5
+    assert len(data["decoder"]) < 400_000  # a 16 px decoder, base64
+
+
+def test_photo_relighter_embeds_encoder_and_decoder(ort_folder) -> None:  # noqa: ANN001
+    pytest.importorskip("onnx")
+    from sepviz.models import FaderNet
+
+    html = photo_relighter(FaderNet(image_size=16, latent_dim=8), ort_folder=ort_folder).data
+    assert 'class="sepviz-photo"' in html and 'type="file" class="sepviz-file"' in html
+    assert "never leaves your computer" in html and 'class="sepviz-input"' in html
+    data = _payload(html)
+    assert {"encoder", "decoder"} <= set(data) and "z" not in data
+
+
+def test_live_widgets_without_onnxruntime_web_are_a_note(tmp_path) -> None:  # noqa: ANN001
+    from sepviz.models import FaderNet
+
+    model = FaderNet(image_size=16, latent_dim=8)
+    html = live_slider(model, torch.rand(2, 3, 16, 16), ort_folder=tmp_path).data
+    assert 'class="sepviz-live"' in html and UNAVAILABLE in html and "<script" not in html
+    photo = photo_relighter(model, ort_folder=tmp_path).data
+    assert 'class="sepviz-photo"' in photo and "<script" not in photo
+
+
+def test_live_widgets_refuse_other_models() -> None:
+    from sepviz.models import FaderNet, MultiDecoder
+
+    x = torch.rand(2, 3, 16, 16)
+    with pytest.raises(ValueError, match="FaderNet with attribute_dim 1, got FakeFader"):
+        live_slider(FakeFader(), x)
+    with pytest.raises(ValueError, match="got MultiDecoder"):
+        photo_relighter(MultiDecoder(image_size=16, latent_dim=8))
+    two = FaderNet(image_size=16, latent_dim=8, attribute_dim=2)
+    with pytest.raises(ValueError, match="attribute_dim 2"):
+        live_slider(two, x)
+    one = FaderNet(image_size=16, latent_dim=8)
+    with pytest.raises(ValueError, match="min < max"):
+        live_slider(one, x, values_range=(1, -1))
+    with pytest.raises(ValueError, match="images must be 16x16"):
+        live_slider(one, torch.rand(2, 3, 32, 32))  # not the model's size

@@ -6,6 +6,6 @@ to pull one factor (lighting) out of a latent on purpose, on faces whose factors
 Imports are light on purpose: ``import sepviz`` loads neither matplotlib nor umap.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = ["__version__"]

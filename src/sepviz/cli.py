@@ -9,16 +9,27 @@ Three subcommands::
 ``train`` renders synthetic faces (:func:`sepviz.data.synthetic.make_faces`), trains with the
 model's ``fit`` (checkpoints in ``--out``, ``--resume`` continues an interrupted run) and writes
 ``model.pt`` and ``history.json``. ``swap`` (DeepFakes) and ``relight`` (FaderNet,
-MultiDecoder) load a ``model.pt`` and save a figure. Mistakes a user can make (a missing model
-file, the wrong kind of model, an unknown identity) print ``sepviz: error: ...`` and exit
-with status 2, as argparse does for a bad flag.
+MultiDecoder) load a ``model.pt`` and save a figure.
+
+Nothing is lost and nothing is found late: every output place is checked before any work
+(a folder that can be written, no file where a folder should be), and a file of an earlier
+run (``model.pt``, ``history.json``, ``last.pt``, a figure) is replaced only with
+``--overwrite``. A figure's ``--out`` without an ending gets ``.png``; an existing folder
+gets the default file name inside it. Mistakes a user can make (a missing model file, the
+wrong kind of model, an unknown identity, a bad path, an unreadable image) print one line
+``sepviz: error: ...`` naming the file and the fix, and exit with status 2, as argparse does
+for a bad flag; no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +47,14 @@ DEFAULT_VALUES = (-1.0, -0.5, 0.0, 0.5, 1.0)
 AUTOENCODER_PEOPLE = 8
 MODEL_FILE = "model.pt"
 HISTORY_FILE = "history.json"
+OS_FIXES = {
+    errno.ENAMETOOLONG: "use a shorter path",
+    errno.EACCES: "choose a place you can write to",
+    errno.EPERM: "choose a place you can write to",
+    errno.EROFS: "choose a place you can write to",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.ENOSPC: "free some disk space",
+}
 
 
 class CLIError(Exception):
@@ -66,11 +85,8 @@ def _image_size(text: str) -> int:
 
 def _non_negative_float(text: str) -> float:
     """argparse type: a finite float >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
+    value = _finite_float(text)
+    if value < 0:
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
     return value
 
@@ -81,7 +97,7 @@ def _finite_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
     return value
 
@@ -185,6 +201,7 @@ def _add_train(commands: Any) -> None:
         help="continue from OUT/last.pt if it exists (same model flags needed) instead of "
         "starting over",
     )
+    _add_overwrite(p, "an earlier run's model.pt, history.json or last.pt in OUT")
     p.add_argument(
         "--checkpoint-every",
         type=_positive_int,
@@ -198,6 +215,26 @@ def _add_train(commands: Any) -> None:
         help="hide the progress bar (for logs and scripts)",
     )
     p.set_defaults(func=cmd_train)
+
+
+def _add_overwrite(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace {what}; without it an existing file is an error, found before any work",
+    )
+
+
+def _add_figure_out(p: argparse.ArgumentParser, default: str) -> None:
+    """``--out`` (the figure file) and ``--overwrite`` of ``swap`` and ``relight``."""
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path(default),
+        help="where to save the figure; the ending picks the format (none: .png; a folder: "
+        f"FOLDER/{default}) (default: %(default)s)",
+    )
+    _add_overwrite(p, "an existing figure file")
 
 
 def _add_swap(commands: Any) -> None:
@@ -228,12 +265,7 @@ def _add_swap(commands: Any) -> None:
         help="identity of the synthetic input faces (default: the model's first identity "
         "other than --to); ignored with --input",
     )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path("swap.png"),
-        help="where to save the figure; the ending picks the format (default: %(default)s)",
-    )
+    _add_figure_out(p, "swap.png")
     p.add_argument(
         "--input",
         type=Path,
@@ -272,12 +304,7 @@ def _add_relight(commands: Any) -> None:
         help="a FaderNet or MultiDecoder model file written by 'sepviz train' (OUT/model.pt; "
         "a folder means FOLDER/model.pt)",
     )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path("relight.png"),
-        help="where to save the figure; the ending picks the format (default: %(default)s)",
-    )
+    _add_figure_out(p, "relight.png")
     p.add_argument(
         "--values",
         type=_finite_float,
@@ -312,13 +339,80 @@ def _add_relight(commands: Any) -> None:
     p.set_defaults(func=cmd_relight)
 
 
-# -- train -----------------------------------------------------------------------------------
-def _training_data(args: argparse.Namespace) -> tuple[SepvizModel, Any]:
-    """The model to train and its training faces, from the recipe of ``args.model``."""
-    from sepviz.data.synthetic import PERSONS
-    from sepviz.recipes import recipe
+# -- output places ---------------------------------------------------------------------------
+def _short(path: object, limit: int = 120) -> str:
+    """``path`` as text, its middle cut out when longer than ``limit`` characters."""
+    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit // 2]}...{text[-limit // 4 :]} ({len(text):,} characters)"
 
-    entry = recipe(args.model)
+
+def _writable_folder(folder: Path, flag: str, value: Path) -> None:
+    """Create ``folder`` if needed and write a test file in it: a :class:`CLIError` says why
+    ``flag value`` cannot be used (a file where a folder should be, no permission, ...)."""
+    for place in (folder, *folder.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise CLIError(
+                    f"{flag} {_short(value)}: {_short(place)} is a file, not a folder; "
+                    f"choose another {flag}"
+                )
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".sepviz-write-test-")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as error:
+        raise CLIError(
+            f"cannot write in {_short(folder)} for {flag} {_short(value)}: "
+            f"{error.strerror or error}; choose another {flag}"
+        ) from None
+
+
+def _check_earlier_run(args: argparse.Namespace) -> None:
+    """Refuse, before any training, to replace the files of an earlier run in ``--out``."""
+    from sepviz.train import CHECKPOINT_NAME
+
+    out: Path = args.out
+    found = [name for name in (MODEL_FILE, HISTORY_FILE, CHECKPOINT_NAME) if (out / name).exists()]
+    resuming = args.resume and CHECKPOINT_NAME in found
+    if found and not resuming and not args.overwrite:
+        resume = "--resume to continue it, " if CHECKPOINT_NAME in found else ""
+        raise CLIError(
+            f"--out {_short(out)} holds {', '.join(found)} of an earlier run; pass {resume}"
+            "--overwrite to replace it, or choose another --out"
+        )
+
+
+def _figure_file(args: argparse.Namespace, default: str) -> Path:
+    """The file ``--out`` names, checked before any work: an existing folder means
+    FOLDER/``default``, no ending means ``.png``; an existing file needs ``--overwrite``."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    out: Path = args.out
+    if out.is_dir():
+        out = out / default
+    elif not out.suffix:
+        out = out.with_name(out.name + ".png")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if out.suffix[1:].lower() not in formats:
+        endings = ", ".join(f".{name}" for name in sorted(formats))
+        raise CLIError(f"--out {_short(out)}: cannot save a figure as {out.suffix}; use {endings}")
+    if out.exists() and not args.overwrite:
+        raise CLIError(
+            f"--out {_short(out)} exists; pass --overwrite to replace it, or choose another --out"
+        )
+    _writable_folder(out.parent, "--out", out)
+    return out
+
+
+# -- train -----------------------------------------------------------------------------------
+def _face_options(args: argparse.Namespace, entry: Any) -> dict[str, Any]:
+    """The recipe's face and model options from the flags (``identities`` checked)."""
+    from sepviz.data.synthetic import PERSONS
+
     options: dict[str, Any] = {"latent_dim": args.latent_dim}
     if "identities" in entry.face_options:
         names = list(args.identities or DEFAULT_IDENTITIES)
@@ -334,33 +428,34 @@ def _training_data(args: argparse.Namespace) -> tuple[SepvizModel, Any]:
                 f"--n-faces {args.n_faces} is less than one face per identity ({len(names)})"
             )
         options["identities"] = names
-    faces = entry.training_faces(args.n_faces, args.size, args.seed, **options)
-    return entry.build(args.size, **options), faces
+    return options
 
 
-def _check_resume(model: SepvizModel, out: Path) -> None:
-    """Refuse to resume from a checkpoint of a different model (its weights would not fit)."""
-    from sepviz.train import CHECKPOINT_NAME
+def _check_resume(model: SepvizModel, args: argparse.Namespace) -> None:
+    """Refuse, before any training, to resume from a checkpoint of another run."""
+    from sepviz.train import CHECKPOINT_NAME, checkpoint_mismatch
     from sepviz.utils import safe_load
 
-    path = out / CHECKPOINT_NAME
+    path = args.out / CHECKPOINT_NAME
     if not path.is_file():
         return
     try:
-        saved = safe_load(path).get("config")
-    except Exception as error:  # a truncated or foreign file
+        state = safe_load(path)
+    except ValueError as error:  # a truncated or foreign file
         raise CLIError(f"cannot read the checkpoint {path} to resume from: {error}") from None
-    if saved is not None and dict(saved) != model.config.as_dict():
+    why = "it is not a training checkpoint"
+    if isinstance(state, dict):
+        why = checkpoint_mismatch(state, model, args.seed, args.batch_size, args.steps)
+    if why is not None:
         raise CLIError(
-            f"{path} was trained with {saved}, not {model.config}; use the same flags to "
-            "--resume, or another --out to start over"
+            f"cannot --resume from {path}: {why}; use the same flags to --resume, or another "
+            "--out to start over"
         )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``sepviz train``: render faces, fit the model, save model.pt and history.json."""
     from sepviz.recipes import recipe
-    from sepviz.train import CHECKPOINT_NAME
     from sepviz.utils import seed_everything
 
     entry = recipe(args.model)
@@ -368,20 +463,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"--identities applies to deepfakes only, not {args.model}")
     if args.lambda_max is not None and "lambda_max" not in entry.fit_options:
         raise CLIError(f"--lambda-max applies to fadernet only, not {args.model}")
+    options = _face_options(args, entry)
     out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise CLIError(f"--out {out} exists and is not a folder")
+    _writable_folder(out, "--out", out)
+    _check_earlier_run(args)
 
     seed_everything(args.seed)  # the initial weights
-    model, faces = _training_data(args)
+    faces = entry.training_faces(args.n_faces, args.size, args.seed, **options)
+    model = entry.build(args.size, **options)
     if args.resume:
-        _check_resume(model, out)
-    elif (out / CHECKPOINT_NAME).exists():
-        print(
-            f"{PROG}: note: starting over; {out / CHECKPOINT_NAME} will be overwritten "
-            "(pass --resume to continue it)",
-            file=sys.stderr,
-        )
+        _check_resume(model, args)
     fit_kwargs: dict[str, Any] = {
         "batch_size": args.batch_size,
         "seed": args.seed,
@@ -453,10 +544,9 @@ def _input_images(folder: Path, size: int, n: int) -> torch.Tensor:
 
 
 def _save(fig: Any, out: Path) -> Path:
-    """Save a matplotlib figure to ``out`` (creating its folder) and close it."""
+    """Save a matplotlib figure to ``out`` (checked by :func:`_figure_file`) and close it."""
     import matplotlib.pyplot as plt
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     try:
         fig.savefig(out, dpi=120, bbox_inches="tight")
     except ValueError as error:  # e.g. an unknown file ending
@@ -483,6 +573,7 @@ def cmd_swap(args: argparse.Namespace) -> int:
     names = model.names
     if args.to not in names:
         raise CLIError(f"--to {args.to!r} is not an identity of this model; it has {names}")
+    out = _figure_file(args, "swap.png")
     if args.input is not None:
         x = _input_images(args.input, model.image_size, args.n)
         source = args.input.name or str(args.input)
@@ -501,7 +592,7 @@ def cmd_swap(args: argparse.Namespace) -> int:
         row_labels=[f"input ({source})", f"as {args.to}"],
         title=f"DeepFakes swap: {source} -> {args.to}",
     )
-    print(f"saved {_save(fig, args.out)}")
+    print(f"saved {_save(fig, out)}")
     return 0
 
 
@@ -525,6 +616,7 @@ def cmd_relight(args: argparse.Namespace) -> int:
             f"--values applies to FaderNet only; a {type(model).__name__} relights to its "
             f"decoders {model.names}"
         )
+    out = _figure_file(args, "relight.png")
     if args.input is not None:
         x = _input_images(args.input, model.image_size, args.n)
         rows = None
@@ -542,7 +634,7 @@ def cmd_relight(args: argparse.Namespace) -> int:
         columns = list(model.names)
         title = f"{type(model).__name__} relight: each face decoded by each class's decoder"
     fig = swap_grid(grid, inputs=x, col_labels=columns, row_labels=rows, title=title)
-    print(f"saved {_save(fig, args.out)}")
+    print(f"saved {_save(fig, out)}")
     return 0
 
 
@@ -550,20 +642,48 @@ def cmd_relight(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``sepviz`` command line on ``argv`` (default: ``sys.argv[1:]``).
 
-    Returns the exit status: 0 on success, 2 for a user error (printed as
-    ``sepviz: error: ...``), 130 when interrupted. ``--help`` and flags that argparse rejects
-    raise ``SystemExit`` as usual (status 0 and 2).
+    Returns the exit status: 0 on success, 2 for a user error or an expected failure (bad
+    input, a path that cannot be used, an unreadable or oversized image, a diverging run:
+    printed as one line ``sepviz: error: ...``, no traceback), 130 when interrupted. ``--help``
+    and flags that argparse rejects raise ``SystemExit`` as usual (status 0 and 2).
     """
     args = build_parser().parse_args(None if argv is None else list(argv))
     try:
         return int(args.func(args))
-    except (CLIError, ValueError, FileNotFoundError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         hint = " (rerun with --resume to continue)" if args.command == "train" else ""
         print(f"{PROG}: interrupted{hint}", file=sys.stderr)
         return 130
+    except Exception as error:
+        if not isinstance(error, _expected_errors()):
+            raise  # a bug: the traceback helps
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+
+
+def _expected_errors() -> tuple[type[Exception], ...]:
+    """The failures :func:`main` reports in one line (PIL is imported only once one happened)."""
+    import zipfile
+
+    from PIL import Image
+
+    return (
+        CLIError,
+        ValueError,
+        OSError,  # FileNotFoundError, too-long paths, PIL's UnidentifiedImageError, ...
+        FloatingPointError,
+        zipfile.BadZipFile,
+        Image.DecompressionBombError,
+    )
+
+
+def _one_line(error: Exception) -> str:
+    """``error`` as one line; an ``OSError`` names its file (shortened) and the fix."""
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        fix = OS_FIXES.get(error.errno or 0, "check the path")
+        return f"{error.strerror}: {_short(error.filename)}; {fix}"
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 if __name__ == "__main__":

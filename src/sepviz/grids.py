@@ -33,20 +33,17 @@ RelightFn = Callable[[torch.Tensor, float], torch.Tensor]
 
 # -- what a model must offer ---------------------------------------------------------------
 def decoder_names(model: nn.Module, required: bool = True) -> list[str]:
-    """The decoder names of a multi-decoder model (DeepFakes, MultiDecoder), in label order.
-
-    Read from ``model.names``, ``model.identities`` or ``model.classes``, else the keys of
-    ``model.decoders``. A model with none of them has no decoders: ``[]``, or a
+    """The decoder names of a model with one decoder per name (``model.names``: DeepFakes,
+    MultiDecoder), in label order. A model without them has no decoders: ``[]``, or a
     ``ValueError`` when ``required``.
     """
-    for attr in ("names", "identities", "classes", "decoders"):
-        names = getattr(model, attr, None)
-        if names:
-            return [str(n) for n in names]
+    names = getattr(model, "names", None)
+    if names:
+        return [str(n) for n in names]
     if required:
         raise ValueError(
             f"model ({type(model).__name__}) has no decoders: a DeepFakes- or MultiDecoder-like "
-            "model with decoders and decode(z, name) is needed"
+            "model with names, decoders and decode(z, name) is needed"
         )
     return []
 

@@ -17,7 +17,7 @@ multidecoder    MultiDecoder    8 random people under the 3 class lamps    light
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -39,7 +39,6 @@ class Recipe:
         model: the class name in :mod:`sepviz.models`.
         faces: ``faces(n, size, seed, **options)`` -> the training :class:`FaceSet`.
         target: ``target(faces)`` -> the ``y`` of ``fit(x, y)`` (``None``: faces alone).
-        fit_kwargs: extra arguments of ``fit`` the recipe always passes.
         fit_options: the model's own ``fit`` options (FaderNet's ``lambda_max``).
         face_options: constructor options that also choose the faces (``identities``).
         relight: how the command line relights with this model: ``"slider"`` (a value of y
@@ -50,7 +49,6 @@ class Recipe:
     model: str
     faces: Callable[..., FaceSet]
     target: Callable[[FaceSet], Any] = lambda faces: None
-    fit_kwargs: dict[str, Any] = field(default_factory=dict)
     fit_options: tuple[str, ...] = ()
     face_options: tuple[str, ...] = ()
     relight: str | None = None
@@ -72,12 +70,7 @@ class Recipe:
 
     def fit(self, model: SepvizModel, faces: FaceSet, steps: int, **fit_kwargs: Any) -> Any:
         """``model.fit(faces.images, target(faces), steps=steps, ...)``; returns the model."""
-        return model.fit(
-            faces.images,
-            self.target(faces),
-            steps=steps,
-            **{**self.fit_kwargs, **fit_kwargs},
-        )
+        return model.fit(faces.images, self.target(faces), steps=steps, **fit_kwargs)
 
 
 def _people(n: int, size: int, seed: int) -> FaceSet:

@@ -4,8 +4,9 @@ A model (a :class:`sepviz.models.base.SepvizModel`) says *what* one step does
 (``configure_optimizers`` and ``training_step``); :func:`fit` does the rest, the same way for
 all models: device choice, seeds, batches drawn from tensors already on the device, AMP on
 CUDA, a ``tqdm`` progress bar with the current losses, callbacks (previews), atomic
-checkpoints every ``checkpoint_every`` steps, ``resume=True`` to continue an interrupted run,
-and an error naming the step where a loss stops being finite.
+checkpoints every ``checkpoint_every`` steps, ``resume=True`` to continue an interrupted run
+(a checkpoint of another model, config, seed or batch size is refused: see
+:func:`checkpoint_mismatch`), and an error naming the step where a loss stops being finite.
 
 Reproducibility: the batch indices and torch's global RNG (dropout, noise) of step ``s`` are
 derived from ``(seed, s)`` alone, so a run resumed from a checkpoint draws exactly what the
@@ -144,6 +145,48 @@ def _amp(device: torch.device, enabled: bool) -> tuple[Callable[[], Any], Any]:
     return lambda: torch.autocast("cuda", dtype=torch.float16), scaler
 
 
+def checkpoint_mismatch(
+    state: Mapping[str, Any], model: SepvizModel, seed: int, batch_size: int, steps: int
+) -> str | None:
+    """What makes checkpoint ``state`` (of :func:`fit`) not a run of this one; ``None`` if fine.
+
+    Compared: the model class, every config field, ``seed`` and ``batch_size`` (checkpoints
+    older than these keys are not checked for them), and the step, which must not be beyond
+    ``steps``. The answer reads like "checkpoint was saved with seed=1, this run has seed=0".
+    """
+    name = type(model).__name__
+    if state.get("class", name) != name:
+        return f"checkpoint was saved with class={state['class']}, this run has class={name}"
+    saved: dict[str, Any] = dict(state.get("config") or {})
+    saved.update({k: state[k] for k in ("seed", "batch_size") if k in state})
+    now = {**model.config.as_dict(), "seed": seed, "batch_size": batch_size}
+    for key in now:
+        if key in saved and saved[key] != now[key]:
+            return (
+                f"checkpoint was saved with {key}={saved[key]!r}, this run has {key}={now[key]!r}"
+            )
+    step = int(state.get("step", 0))
+    if step > steps:
+        return f"checkpoint is at step {step}, beyond this run's steps={steps}"
+    return None
+
+
+def _resume(
+    path: Path, model: SepvizModel, device: torch.device, seed: int, batch_size: int, steps: int
+) -> dict[str, Any]:
+    """The checkpoint at ``path``, checked with :func:`checkpoint_mismatch` (``ValueError``)."""
+    state = safe_load(path, map_location=device)
+    if not isinstance(state, dict) or not {"model", "optimizers", "step"} <= set(state):
+        raise ValueError(f"{path} is not a training checkpoint of sepviz.train.fit")
+    why = checkpoint_mismatch(state, model, seed, batch_size, steps)
+    if why is not None:
+        raise ValueError(
+            f"cannot resume from {path}: {why}; resume with the same settings, or pass another "
+            "checkpoint_dir to start over"
+        )
+    return state
+
+
 def fit(
     model: SepvizModel,
     streams: Streams,
@@ -173,14 +216,17 @@ def fit(
         amp: mixed precision on CUDA (bf16 if supported, else fp16 with a grad scaler).
         checkpoint_dir: where ``last.pt`` is written atomically every ``checkpoint_every``
             steps and at the end; ``None`` writes nothing.
-        resume: continue from ``checkpoint_dir/last.pt`` if it exists.
+        resume: continue from ``checkpoint_dir/last.pt`` if it exists; it must be a run of
+            this one (:func:`checkpoint_mismatch`: same class, config, seed and batch size, a
+            step not beyond ``steps``).
         callbacks: called as ``callback(model, step, losses)`` after every step.
         progress: show a ``tqdm`` bar with the latest losses.
         log_every: record (and display) the losses every ``log_every`` steps.
 
     Raises:
         ValueError: ``steps``, ``batch_size``, ``log_every``, ``checkpoint_every`` or ``seed``
-            not an int in range, ``resume`` without ``checkpoint_dir``, or empty streams.
+            not an int in range, ``resume`` without ``checkpoint_dir``, a checkpoint of
+            another run (the message says what differs), or empty streams.
         FloatingPointError: a loss became NaN or infinite (the message names the step).
     """
     from tqdm.auto import tqdm
@@ -206,7 +252,7 @@ def fit(
 
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     if resume and ckpt_path is not None and ckpt_path.exists():
-        state = safe_load(ckpt_path, map_location=device)
+        state = _resume(ckpt_path, model, device, seed, batch_size, steps)
         model.load_state_dict(state["model"])
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
@@ -227,6 +273,8 @@ def fit(
                 "step": step,
                 "config": model.config.as_dict(),
                 "class": type(model).__name__,
+                "seed": seed,
+                "batch_size": batch_size,
             },
             ckpt_path,
         )

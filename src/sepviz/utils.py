@@ -1,6 +1,7 @@
 """Small shared helpers: device choice, seeding, atomic checkpoints, checks, batched inference.
 
 * :func:`check_images`: the one image validator of the package ((N, 3, H, W) float in [0, 1]).
+* :func:`check_latent`: codes for a decoder, a finite (N, latent_dim) float tensor.
 * :func:`check_codes`: codes or features as an (N, D) float64 array, for probes and metrics.
 * :func:`batched`: the one eval-mode batching loop (no grad, batches on the module's device,
   float32 CPU result).
@@ -68,19 +69,29 @@ def seed_everything(seed: int) -> torch.Generator:
 def atomic_save(obj: Any, path: str | os.PathLike[str]) -> Path:
     """``torch.save`` to a temporary file in the same folder, then rename it over ``path``.
 
-    An interrupted write never leaves a truncated checkpoint behind.
+    An interrupted write never leaves a truncated checkpoint behind. The file gets the
+    permissions of any file the user writes (``0o666`` less the umask), not the private
+    ``0o600`` of the temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         torch.save(obj, tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def safe_load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Any:
@@ -147,6 +158,25 @@ def check_images(
         if lo < -1e-4 or hi > data_range + 1e-4:
             raise ValueError(f"{name} must lie{within}, got values in [{lo:.3f}, {hi:.3f}]")
     return images
+
+
+def check_latent(z: Any, latent_dim: int, name: str = "z") -> torch.Tensor:
+    """Return ``z`` if it is a finite float tensor (N, latent_dim), else raise a ``ValueError``.
+
+    The messages name the argument ``name`` and the expected width ``latent_dim``.
+    """
+    if not isinstance(z, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(z).__name__}")
+    if z.ndim != 2 or z.shape[1] != latent_dim or z.shape[0] == 0:
+        raise ValueError(
+            f"{name} must have shape (N, {latent_dim}) (latent_dim = {latent_dim}), "
+            f"got {tuple(z.shape)}"
+        )
+    if not z.is_floating_point():
+        raise ValueError(f"{name} must be a float tensor, got dtype {z.dtype}")
+    if not torch.isfinite(z).all():
+        raise ValueError(f"{name} must be finite: it contains NaN or infinite values")
+    return z
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -225,3 +255,17 @@ def batched(
     finally:
         module.train(was_training)
     return torch.cat(out)
+
+
+def fit_within(image: torch.Tensor, max_side: int | None) -> tuple[torch.Tensor, float]:
+    """``image`` (C, H, W) shrunk (bilinear, anti-aliased) so its longer side is at most
+    ``max_side``, and the scale applied (1.0 when it already fits or ``max_side`` is None)."""
+    h, w = image.shape[-2:]
+    if max_side is None or max(h, w) <= max_side:
+        return image, 1.0
+    import torch.nn.functional as F
+
+    scale = max_side / max(h, w)
+    new = (max(1, round(h * scale)), max(1, round(w * scale)))
+    small = F.interpolate(image[None], new, mode="bilinear", align_corners=False, antialias=True)
+    return small[0].clamp(0, 1), scale

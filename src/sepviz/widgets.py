@@ -1,4 +1,4 @@
-"""Sliders on the attribute y of a FaderNet: a live widget and a static one for the web.
+"""Sliders on the attribute y of a FaderNet: in a kernel, precomputed, and live in the page.
 
 * :func:`fader_slider`: an ipywidgets ``FloatSlider`` on y and an ``Image`` of the relit faces,
   redrawn whenever the slider moves. Needs a live kernel: in the published HTML (no kernel)
@@ -6,6 +6,10 @@
 * :func:`static_slider`: the same faces precomputed for a list of y values and embedded as the
   frames of a matplotlib animation (``FuncAnimation.to_jshtml``): its slider works in the
   published book with no kernel. :func:`frames_to_html` does the embedding for any frames.
+* :func:`live_slider` and :func:`photo_relighter`: the FaderNet itself in the published page.
+  Its decoder (and encoder) are embedded as ONNX and run by onnxruntime-web in the reader's
+  browser: y moves continuously, any of the given faces, or the reader's own photo, which
+  never leaves their machine. Without scripts or WebAssembly they show a note instead.
 
 ipywidgets, IPython, matplotlib and PIL are imported inside the functions.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -202,10 +207,15 @@ def frames_to_html(
         plt.close(fig)
 
 
+SLIDER_VALUES = tuple(round(-1.5 + 0.25 * k, 2) for k in range(13))
+"""The y of :func:`static_slider`'s frames by default: -1.5 to +1.5 in steps of 0.25 (beyond
+[-1, 1] exaggerates the light, as in the FaderNetworks paper)."""
+
+
 def static_slider(
     model: nn.Module | RelightFn,
     images: torch.Tensor,
-    values: Sequence[float],
+    values: Sequence[float] = SLIDER_VALUES,
     attribute_index: int = 0,
     title: str = "Relit by moving y (drag the slider)",
     label: str = "y",
@@ -218,7 +228,7 @@ def static_slider(
         model: a FaderNet-like model or ``fn(images, value) -> images`` (as in
             :func:`fader_slider`).
         images: (N, 3, H, W) in [0, 1].
-        values: the y values, one frame each (e.g. ``np.linspace(-1.5, 1.5, 13)``).
+        values: the y values, one frame each (default :data:`SLIDER_VALUES`).
         attribute_index: which attribute of y to set.
         title: above the pictures.
         label: frame captions read ``f"{label} = {value:+.2f}"``.
@@ -242,3 +252,218 @@ def static_slider(
     if show_inputs:
         labels = [f"top: inputs; bottom: relit, {lab}" for lab in labels]
     return HTML(frames_to_html(frames, labels, title=title, fps=fps))
+
+
+# -- the model in the published page: onnxruntime-web runs the decoder in the reader's browser --
+ORT_URL = "../ort/"
+"""Where the pages find onnxruntime-web, relative to a chapter page in ``book/``:
+``tools/fetch_ort.py`` puts it in ``_extra/ort/``, which Sphinx copies to the site's root as
+``ort/`` (``html_extra_path``; not ``_static/``, whose scripts every page would load)."""
+ORT_FOLDER = "../_extra/ort"
+"""The same files on disk, from a chapter's working directory (``book/``)."""
+
+UNAVAILABLE = (
+    "Live slider unavailable here; the precomputed slider on this page works without scripts."
+)
+
+
+def _asset(name: str) -> str:
+    """A file of the live widgets (``sepviz/live/``: their script and style)."""
+    from importlib.resources import files
+
+    return files("sepviz").joinpath("live", name).read_text(encoding="utf-8")
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
+
+
+def _check_live_model(model: nn.Module) -> Any:
+    from sepviz.models.fadernet import FaderNet
+
+    if not isinstance(model, FaderNet) or model.attribute_dim != 1:
+        got = type(model).__name__
+        if isinstance(model, FaderNet):
+            got += f" with attribute_dim {model.attribute_dim}"
+        raise ValueError(f"the live widgets run a FaderNet with attribute_dim 1, got {got}")
+    return model
+
+
+def _ort_present(ort_url: str, ort_folder: str | Path | None) -> bool:
+    """Whether onnxruntime-web is where the page will look: ``ort_folder``, by default
+    ``ort_url`` read from the working directory (a chapter runs in ``book/``, as its page
+    lies in the site's ``book/``)."""
+    folder = Path(ort_folder if ort_folder is not None else ORT_FOLDER)
+    return (folder / "ort.wasm.min.js").is_file()
+
+
+def _live_html(
+    kind: str,
+    model: nn.Module,
+    title: str,
+    values_range: tuple[float, float],
+    value: float,
+    body: str,
+    data: dict[str, Any],
+    ort_url: str,
+    ort_folder: str | Path | None,
+    unavailable: str,
+) -> HTML:
+    import html
+    import json
+    import uuid
+
+    from IPython.display import HTML
+
+    lo, hi = (float(v) for v in values_range)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"values_range must be (min, max) with min < max, got {values_range}")
+    if not lo <= value <= hi:
+        raise ValueError(f"value={value} lies outside values_range={values_range}")
+    root_class = {"slider": "sepviz-live", "photo": "sepviz-photo"}[kind]
+    uid = f"sepviz-{kind}-{uuid.uuid4().hex[:12]}"
+    s = model.image_size
+    head = (
+        f'<div class="{root_class}" id="{uid}" data-sepviz="{kind}" data-size="{s}" '
+        f'data-state="unavailable"><style>{_asset("widget.css")}</style>'
+        f'<p class="sepviz-title">{html.escape(title)}</p>'
+    )
+    note = f'<p class="sepviz-note">{html.escape(unavailable)}</p>'
+    if not _ort_present(ort_url, ort_folder):  # no onnxruntime-web: no request for it either
+        return HTML(f"{head}{note}</div>")
+    try:
+        from sepviz.export import onnx_bytes
+
+        files = onnx_bytes(model)
+    except ImportError:  # no onnx package (e.g. a bare Colab): the static slider stays
+        return HTML(f"{head}{note}</div>")
+    data = {
+        **data,
+        "size": s,
+        "ort": ort_url,
+        "unavailable": unavailable,
+        "unreadable": "This file could not be read as an image.",
+        "decoder": _b64(files["decoder"]),
+    }
+    if kind == "photo":
+        data["encoder"] = _b64(files["encoder"])
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    controls = (
+        f'<div class="sepviz-controls" hidden>{body}'
+        f'<label>y <input type="range" class="sepviz-y" data-role="y" min="{lo:g}" '
+        f'max="{hi:g}" step="0.01" value="{value:g}"></label> '
+        f'<output class="sepviz-y-value">{value:+.2f}</output></div>'
+    )
+    canvases = ""
+    if kind == "photo":
+        canvases += (
+            f'<canvas class="sepviz-input" width="{s}" height="{s}" '
+            'title="your photo, cropped and resized"></canvas>'
+        )
+    canvases += (
+        f'<canvas class="sepviz-canvas" data-role="output" width="{s}" height="{s}" '
+        'title="decoded by the model"></canvas>'
+    )
+    script = _asset("widget.js").replace("__ID__", uid)
+    return HTML(
+        f'{head}{controls}<div class="sepviz-canvases">{canvases}</div>{note}'
+        f'<script type="application/json" class="sepviz-data">{payload}</script>'
+        f"<script>{script}</script></div>"
+    )
+
+
+def live_slider(
+    model: nn.Module,
+    images: torch.Tensor,
+    title: str = "Relight by moving y (live: the decoder runs in your browser)",
+    values_range: tuple[float, float] = (-2, 2),
+    value: float = 0.0,
+    ort_url: str = ORT_URL,
+    ort_folder: str | Path | None = None,
+) -> HTML:
+    """A slider on y that reruns a FaderNet's decoder in the reader's browser (no kernel).
+
+    The page gets the decoder as ONNX (:func:`sepviz.export.to_onnx`, base64 in the HTML), the
+    latents z of ``images`` (computed here) and a script that loads onnxruntime-web from
+    ``ort_url`` (``tools/fetch_ort.py`` puts it in the site), decodes (z, y) on every move of
+    the slider and draws the face on a canvas. Where the script or the wasm cannot load (no
+    onnxruntime-web in ``ort_folder``, scripts off, Colab), a short note says so; show
+    :func:`static_slider` beside it as the fallback.
+
+    For tests, the root ``div.sepviz-live`` has ``data-state`` (``"ready"`` once the model
+    runs); ``input.sepviz-y`` is the slider (step 0.01, ``values_range``, beyond [-1, 1] too);
+    the buttons ``.sepviz-faces button[data-face]`` pick the face; after each draw
+    ``canvas.sepviz-canvas`` carries ``data-left`` / ``data-right`` (mean brightness of the
+    image's left and right halves, in [0, 1]), ``data-y``, ``data-face``, ``data-draws`` and
+    ``data-ms`` (the decoder call in milliseconds).
+
+    Args:
+        model: a :class:`~sepviz.models.FaderNet` with ``attribute_dim`` 1.
+        images: (N, 3, S, S) in [0, 1], S the model's image size: the faces to pick from
+            (a handful: each is a button).
+        title: above the slider.
+        values_range: (min, max) of y.
+        value: the initial y.
+        ort_url: onnxruntime-web's folder, as the page sees it (relative to the page).
+        ort_folder: the same folder on this machine, to check the files are there (default:
+            ``ort_url`` from the working directory); without them the snippet is the note only.
+
+    Returns:
+        ``IPython.display.HTML``.
+
+    Raises:
+        ValueError: another model, or a FaderNet whose y is not one number.
+    """
+    model = _check_live_model(model)
+    x = model.check(check_images(images, convert=True), "images").float().cpu()
+    if not 1 <= x.shape[0] <= 32:
+        raise ValueError(f"images must hold 1 to 32 faces, got {x.shape[0]}")
+    z = model.batched(model.encoder, x)
+    scale = max(1, 48 // x.shape[-1])
+    buttons = "".join(
+        f'<button type="button" data-face="{k}" aria-pressed="{str(k == 0).lower()}" '
+        f'title="face {k}"><img alt="face {k}" src="data:image/png;base64,'
+        f'{_b64(_png(tile(x[k : k + 1], pad=0), scale))}">'
+        "</button>"
+        for k in range(x.shape[0])
+    )
+    body = f'<span class="sepviz-faces">{buttons}</span>'
+    data = {"z": [[round(float(v), 7) for v in row] for row in z]}
+    return _live_html(
+        "slider", model, title, values_range, value, body, data, ort_url, ort_folder, UNAVAILABLE
+    )
+
+
+def photo_relighter(
+    model: nn.Module,
+    title: str = "Relight your own photo",
+    values_range: tuple[float, float] = (-2, 2),
+    value: float = 0.0,
+    ort_url: str = ORT_URL,
+    ort_folder: str | Path | None = None,
+) -> HTML:
+    """A file input that relights the reader's photo in the browser, with a slider on y.
+
+    The photo is cropped to its centre square and resized to the model's size on a canvas,
+    encoded by the encoder and decoded with the slider's y by the decoder (both ONNX, embedded
+    in the page, run by onnxruntime-web as in :func:`live_slider`). It never leaves the
+    reader's computer: nothing is sent anywhere. Relighting only.
+
+    The root is ``div.sepviz-photo``; ``input.sepviz-file`` the file input,
+    ``canvas.sepviz-input`` the cropped photo, ``canvas.sepviz-canvas`` the relit one (with
+    :func:`live_slider`'s data attributes, plus ``data-encoded``, the photos encoded so far).
+
+    Args and Raises: as :func:`live_slider` (no images: the reader brings the photo).
+    """
+    model = _check_live_model(model)
+    body = (
+        '<label>Your photo <input type="file" class="sepviz-file" accept="image/*"></label>'
+        '<span class="sepviz-privacy">It is processed in this page only and never leaves '
+        "your computer.</span>"
+    )
+    unavailable = "Photo relighting unavailable here (it needs scripts and WebAssembly)."
+    return _live_html(
+        "photo", model, title, values_range, value, body, {}, ort_url, ort_folder, unavailable
+    )

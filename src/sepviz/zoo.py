@@ -4,14 +4,17 @@ Several chapters study the same model (chapter 3 trains DeepFakes, chapters 5 an
 it). :func:`trained` trains it the first time with its recipe (:data:`sepviz.recipes.RECIPES`:
 which faces, which target) and saves it under ``cache_dir``; later calls with the same
 arguments load it in a second. The cache key is every argument plus the sepviz version, so a
-changed recipe never loads a stale model.
+changed recipe never loads a stale model. Two processes asking for the same model at once (two
+chapters executed side by side) train it once: the second waits on a lock file beside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +97,37 @@ def trained(
         default=str,
     )
     path = cache_dir() / f"{kind}-{size}px-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
-    if cache and path.exists():
-        return SepvizModel.load(path)  # with the History it was trained with
-    torch.manual_seed(seed)
-    model = entry.build(size, **options)
-    faces = entry.training_faces(n_faces, size, seed, **options)
-    entry.fit(model, faces, steps, seed=seed, progress=progress, **fit)
-    if cache:
+
+    def train() -> SepvizModel:
+        torch.manual_seed(seed)
+        model = entry.build(size, **options)
+        faces = entry.training_faces(n_faces, size, seed, **options)
+        entry.fit(model, faces, steps, seed=seed, progress=progress, **fit)
+        return model
+
+    if not cache:
+        return train()
+    with _lock(path):  # another process training this model: wait for it, then load
+        if path.exists():
+            return SepvizModel.load(path)  # with the History it was trained with
+        model = train()
         model.save(path)
     return model
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """Hold ``<path>.lock`` exclusively (POSIX ``flock``; elsewhere no lock, and at worst a
+    model is trained twice)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from sepviz.data.faceset import FaceSet
+from sepviz.utils import check_images, fit_within
 
 __all__ = [
     "TEMPLATE_5",
@@ -295,17 +296,17 @@ def _as_sources(
         names = [p.relative_to(root).as_posix() for p in files]
         return [partial(read_image, p) for p in files], {}, names
     if isinstance(images, FaceSet):
+        check_images(images.images)
         return [partial(_same, img) for img in images.images], dict(images.factors), images.names
     if isinstance(images, torch.Tensor):
-        if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"images must have shape (N, 3, H, W), got {tuple(images.shape)}")
-        return [partial(_same, img) for img in images], {}, []
+        return [partial(_same, img) for img in check_images(images)], {}, []
     images = list(images)
     for i, img in enumerate(images):
         if not isinstance(img, torch.Tensor) or img.ndim != 3 or img.shape[0] != 3:
             raise ValueError(
                 f"images[{i}] must be a (3, H, W) tensor, got {getattr(img, 'shape', img)}"
             )
+        check_images(img[None], f"images[{i}]")
     return [partial(_same, img) for img in images], {}, []
 
 
@@ -320,15 +321,7 @@ def _find_landmarks(
 
     Detection runs on a copy shrunk to ``max_side``; the landmarks are scaled back.
     """
-    h, w = image.shape[-2:]
-    scale = 1.0
-    small = image.detach().cpu().float().clamp(0, 1)
-    if max_side is not None and max(h, w) > max_side:
-        scale = max_side / max(h, w)
-        new = (max(1, round(h * scale)), max(1, round(w * scale)))
-        small = F.interpolate(
-            small[None], size=new, mode="bilinear", align_corners=False, antialias=True
-        )[0].clamp(0, 1)
+    small, scale = fit_within(image.detach().cpu().float().clamp(0, 1), max_side)
     arr = (small * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No faces were detected")
@@ -359,11 +352,11 @@ def align_faces(
     """Align faces to :data:`TEMPLATE_5`: similarity transform, crop, resize to ``size``.
 
     Args:
-        images: (N, 3, H, W) float in [0, 1], a list of (3, H_i, W_i) tensors (photos of any
-            size), a ``FaceSet`` (its factors and names are kept), or a folder path (its
-            photos are read one at a time at full size with
+        images: (N, 3, H, W) float in [0, 1], a list of (3, H_i, W_i) tensors in [0, 1]
+            (photos of any size), a ``FaceSet`` (its factors and names are kept), or a folder
+            path (its photos are read one at a time at full size with
             :func:`sepviz.data.real.read_image`; an unreadable one raises ``ValueError``
-            naming it).
+            naming it). Values outside [0, 1] (``images * 255``) raise ``ValueError``.
         size: side of the aligned crops.
         landmarks: per image a (68, 2) or (5, 2) array of pixel ``(x, y)`` in that image, or
             ``None`` for "no face". Given -> pure geometry, no model. ``None`` -> landmarks

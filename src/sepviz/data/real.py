@@ -29,7 +29,9 @@ Conventions shared with :mod:`sepviz.data.synthetic`:
 
 Nothing is dropped silently: files that are skipped (non-images, ambient Yale B images,
 files flagged ``.bad``) are listed in a :class:`SkippedFilesWarning`; unreadable images raise
-``ValueError`` naming the file (or, with ``errors="warn"``, are skipped and listed).
+``ValueError`` naming the file (or, with ``errors="warn"``, are skipped and listed), and so do
+images above ``max_pixels`` (:data:`DEFAULT_MAX_PIXELS`, checked before decoding), zip members
+above ``max_member_bytes`` and images with a side below :data:`MIN_SIDE` (never stretched).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,13 +53,16 @@ import torch.nn.functional as F
 
 from sepviz.data.faceset import FaceSet
 from sepviz.data.synthetic import light_class
-from sepviz.utils import check_images
+from sepviz.utils import check_images, fit_within
 
 if TYPE_CHECKING:
     from PIL import Image
 
 __all__ = [
+    "DEFAULT_MAX_MEMBER_BYTES",
+    "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
+    "MIN_SIDE",
     "SkippedFilesWarning",
     "YALE_B_INFO",
     "calibrate_threshold",
@@ -76,6 +82,19 @@ __all__ = [
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pbm", ".tif", ".tiff")
 """File endings :func:`load_folder` reads (case-insensitive); other files are reported."""
+
+DEFAULT_MAX_PIXELS = 64_000_000
+"""Images with more pixels (width x height, read from the header) are refused unless a loader
+gets a larger ``max_pixels``: a 48- or 50-megapixel phone photo loads, a decompression bomb
+(a small file that unpacks to gigabytes) does not. PIL's own limit
+(``PIL.Image.MAX_IMAGE_PIXELS``, about 179 megapixels) applies as well."""
+
+DEFAULT_MAX_MEMBER_BYTES = 256 * 2**20
+"""Zip members that unpack to more bytes are refused (a zip bomb); a Yale B image is 32 KB."""
+
+MIN_SIDE = 16
+"""Images with a side shorter than this many pixels are refused by the loaders that resize:
+stretching a 1 x 500 strip into a square "face" would be noise presented as data."""
 
 DEFAULT_THRESHOLD = 0.15
 """Default ``|score|`` above which :func:`lighting_pseudo_label` calls a face side-lit.
@@ -242,23 +261,86 @@ def image_to_tensor(image: Image.Image, exif: bool = True) -> torch.Tensor:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0)
 
 
-def _read_image(source: str | Path | bytes, label: str, exif: bool = True) -> torch.Tensor:
-    """Open a file path or raw bytes with PIL; ``ValueError`` naming ``label`` if it fails."""
+_SKIPPED = "unreadable, too large or too small"
+
+
+def _read_image(
+    source: str | Path | bytes,
+    label: str = "",
+    exif: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    min_side: int = 1,
+    shrink_to: int | None = None,
+) -> torch.Tensor:
+    """Open a file path or raw bytes with PIL; ``ValueError`` naming ``label`` (default: the
+    path) if it fails.
+
+    The size is checked from the header, before decoding: more than ``max_pixels`` pixels, or
+    a side shorter than ``min_side``, is refused. ``shrink_to``: the caller resizes to this
+    side afterwards, so a large 8-bit image is first reduced in PIL (JPEG: decoded at 1/2 to
+    1/8 scale; others: box-averaged) to a shorter side of at least ``2 * shrink_to``; no
+    float32 copy of the full image is made.
+    """
     from PIL import Image, UnidentifiedImageError
 
+    label = label or str(source)
+    damaged = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
     try:
-        fp = io.BytesIO(source) if isinstance(source, bytes) else source
-        with Image.open(fp) as image:
-            image.load()
-            tensor = image_to_tensor(image, exif=exif)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        with warnings.catch_warnings():  # max_pixels replaces PIL's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except Image.DecompressionBombError as err:
         raise ValueError(
-            f"could not read the image {label}: {err}. The file is corrupted, truncated or "
-            "not an image; remove or replace it (or pass errors='warn' to skip it)."
+            f"the image {label} is too large to read safely ({err}); shrink it, or pass "
+            "errors='warn' to skip it"
         ) from err
-    if tensor.shape[-1] < 1 or tensor.shape[-2] < 1:
-        raise ValueError(f"the image {label} is empty ({tuple(tensor.shape[-2:])} pixels)")
-    return tensor
+    except damaged as err:
+        raise _unreadable(label, err) from err
+    with image:
+        width, height = image.size
+        if max_pixels is not None and width * height > max_pixels:
+            raise ValueError(
+                f"the image {label} has {width} x {height} = {width * height:,} pixels, more "
+                f"than max_pixels={max_pixels:,}; shrink it, pass a larger max_pixels, or "
+                "errors='warn' to skip it"
+            )
+        if min(width, height) < min_side:
+            raise ValueError(
+                f"the image {label} is {width} x {height} pixels, below min_side={min_side}: too "
+                "small for a face crop; remove it (or pass errors='warn' to skip it)"
+            )
+        try:
+            return _decode(image, exif, shrink_to)
+        except damaged as err:
+            raise _unreadable(label, err) from err
+
+
+def _unreadable(label: str, err: Exception) -> ValueError:
+    return ValueError(
+        f"could not read the image {label}: {err}. The file is corrupted, truncated or not an "
+        "image; remove or replace it (or pass errors='warn' to skip it)."
+    )
+
+
+def _decode(image: Image.Image, exif: bool, shrink_to: int | None) -> torch.Tensor:
+    """Decode an opened image (reduced in PIL first, see :func:`_read_image`) to a tensor."""
+    from PIL import ImageOps
+
+    factor = _reduction(image.size, shrink_to)
+    if factor > 1:
+        image.draft(image.mode, (image.width // factor, image.height // factor))  # JPEG only
+    image.load()
+    if exif:
+        image = ImageOps.exif_transpose(image)
+    factor = _reduction(image.size, shrink_to)  # what the draft left to do
+    if factor > 1 and image.mode in ("L", "RGB"):
+        image = image.reduce(factor)
+    return image_to_tensor(image, exif=False)
+
+
+def _reduction(size: tuple[int, int], shrink_to: int | None) -> int:
+    """The integer factor that leaves the shorter side of ``size`` >= ``2 * shrink_to``."""
+    return 1 if shrink_to is None else max(1, min(size) // (2 * shrink_to))
 
 
 def _check_errors(errors: str) -> None:
@@ -389,6 +471,23 @@ def _normalise_subjects(subjects: Iterable[int | str] | None) -> set[str] | None
     return out
 
 
+def _unzip(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, max_bytes: int) -> bytes:
+    """The bytes of one zip member; ``ValueError`` naming ``label`` if too large or damaged."""
+    if info.file_size > max_bytes:
+        raise ValueError(
+            f"{label} would unpack to {info.file_size:,} bytes, more than "
+            f"max_member_bytes={max_bytes:,} (a zip bomb?); pass a larger max_member_bytes, or "
+            "errors='warn' to skip it"
+        )
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
+        raise ValueError(
+            f"could not extract {label}: {err} (the zip is damaged; download it again, or pass "
+            "errors='warn' to skip it)"
+        ) from err
+
+
 def _is_mac_junk(rel: str) -> bool:
     parts = rel.replace("\\", "/").split("/")
     return "__MACOSX" in parts or parts[-1].startswith("._")
@@ -401,6 +500,8 @@ def load_yale_b(
     subjects: Iterable[int | str] | None = None,
     return_ambient: bool = False,
     errors: str = "raise",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
 ) -> FaceSet | tuple[FaceSet, FaceSet]:
     """Extended Yale Face Database B (cropped), from a folder or zip you supply.
 
@@ -415,8 +516,12 @@ def load_yale_b(
         return_ambient: also return the ambient images (no light direction) as a second
             ``FaceSet`` holding only ``"identity"``. When ``False`` they are left out of the
             lit set and listed in a :class:`SkippedFilesWarning`.
-        errors: ``"raise"`` (default) -> an unreadable image raises ``ValueError`` naming it;
-            ``"warn"`` -> it is skipped and listed in a :class:`SkippedFilesWarning`.
+        errors: ``"raise"`` (default) -> an unreadable, too large or too small image (or zip
+            member) raises ``ValueError`` naming it; ``"warn"`` -> it is skipped and listed in
+            a :class:`SkippedFilesWarning`.
+        max_pixels: images with more pixels are refused (:data:`DEFAULT_MAX_PIXELS`).
+        max_member_bytes: zip members that unpack to more bytes are refused, unread
+            (:data:`DEFAULT_MAX_MEMBER_BYTES`: a zip bomb).
 
     Returns:
         ``FaceSet`` with images float32 (N, 3, size, size) in [0, 1] (grey repeated to 3
@@ -529,17 +634,8 @@ def load_yale_b(
         def read(src: object, label: str) -> torch.Tensor | None:
             """The image resized at once (the full-size set would need about 1 GB)."""
             try:
-                if archive is not None:
-                    try:
-                        data = archive.read(src)  # type: ignore[arg-type]
-                    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
-                        raise ValueError(
-                            f"could not extract {label}: {err} (the zip is damaged; "
-                            "download it again, or pass errors='warn' to skip it)"
-                        ) from err
-                    img = _read_image(data, label, exif=False)
-                else:
-                    img = _read_image(src, label, exif=False)  # type: ignore[arg-type]
+                data = src if archive is None else _unzip(archive, src, label, max_member_bytes)
+                img = _read_image(data, label, False, max_pixels, MIN_SIDE)  # type: ignore[arg-type]
             except ValueError:
                 if errors == "raise":
                     raise
@@ -552,26 +648,25 @@ def load_yale_b(
         subject_index = {s: i for i, s in enumerate(all_subjects)}
 
         bad: list[str] = []
-        lit_images, lit_rows = [], []
-        for row in lit:
-            img = read(row[4], f"{row[0]} in {path}")
-            if img is None:
-                bad.append(row[0])
-            else:
-                lit_images.append(img)
-                lit_rows.append(row)
-        amb_images, amb_rows = [], []
-        for row in ambient:
-            img = read(row[2], f"{row[0]} in {path}")
-            if img is None:
-                bad.append(row[0])
-            else:
-                amb_images.append(img)
-                amb_rows.append(row)
+
+        def read_rows(rows: list, source: int) -> tuple[list[torch.Tensor], list]:
+            """The images of ``rows`` (``row[source]``: where to read) and the rows read."""
+            images, kept = [], []
+            for row in rows:
+                img = read(row[source], f"{row[0]} in {path}")
+                if img is None:
+                    bad.append(row[0])
+                else:
+                    images.append(img)
+                    kept.append(row)
+            return images, kept
+
+        lit_images, lit_rows = read_rows(lit, 4)
+        amb_images, amb_rows = read_rows(ambient, 2)
     finally:
         if archive is not None:
             archive.close()
-    _warn_skipped("load_yale_b", bad, "unreadable, skipped because errors='warn'")
+    _warn_skipped("load_yale_b", bad, f"{_SKIPPED}, skipped because errors='warn'")
     if not return_ambient:
         _warn_skipped(
             "load_yale_b",
@@ -713,26 +808,26 @@ def list_folder(path: str | os.PathLike[str], recursive: bool = False) -> tuple[
 
 
 def read_image(
-    path: str | os.PathLike[str], max_side: int | None = None, exif: bool = True
+    path: str | os.PathLike[str],
+    max_side: int | None = None,
+    exif: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> torch.Tensor:
     """One image file -> float32 (3, H, W) in [0, 1] (conversions of :func:`image_to_tensor`).
 
     ``max_side``: if the longer side is larger, the image is shrunk (anti-aliased) to it.
-    Raises ``ValueError`` naming the file when it cannot be read.
+    ``max_pixels``: larger images are refused before decoding (see :data:`DEFAULT_MAX_PIXELS`;
+    ``None``: no cap but PIL's). Raises ``ValueError`` naming the file when it cannot be read.
     """
-    tensor = _read_image(Path(path), str(path), exif=exif)
-    h, w = tensor.shape[-2:]
-    if max_side is not None and max(h, w) > max_side:
-        scale = max_side / max(h, w)
-        new = (max(1, round(h * scale)), max(1, round(w * scale)))
-        tensor = F.interpolate(
-            tensor[None], size=new, mode="bilinear", align_corners=False, antialias=True
-        )[0].clamp(0, 1)
-    return tensor
+    tensor = _read_image(Path(path), str(path), exif=exif, max_pixels=max_pixels)
+    return fit_within(tensor, max_side)[0]
 
 
 def _iter_folder(
-    path: str | os.PathLike[str], recursive: bool, errors: str, max_side: int | None = None
+    path: str | os.PathLike[str],
+    recursive: bool,
+    errors: str,
+    read: Callable[[Path], torch.Tensor],
 ) -> Iterator[tuple[str, torch.Tensor]]:
     _check_errors(errors)
     root, image_paths = list_folder(path, recursive)
@@ -740,14 +835,14 @@ def _iter_folder(
     for p in image_paths:
         rel = p.relative_to(root).as_posix()
         try:
-            tensor = read_image(p, max_side=max_side)
+            tensor = read(p)
         except ValueError:
             if errors == "raise":
                 raise
             bad.append(rel)
             continue
         yield rel, tensor
-    _warn_skipped("load_folder", bad, "unreadable, skipped because errors='warn'")
+    _warn_skipped("load_folder", bad, f"{_SKIPPED}, skipped because errors='warn'")
     if len(bad) == len(image_paths):
         raise ValueError(f"none of the {len(image_paths)} image files in {root} could be read")
 
@@ -757,19 +852,21 @@ def read_folder(
     recursive: bool = False,
     errors: str = "raise",
     max_side: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> tuple[list[torch.Tensor], list[str]]:
     """Read every image file of a folder at its own size (what :func:`load_folder` resizes).
 
-    Same files, conversions (except the resize), errors and warnings as :func:`load_folder`.
-    Full-size photos are large (a 12-megapixel photo is 144 MB as float32): ``max_side``
-    shrinks each one on reading.
+    Same files, conversions (except the resize), errors and warnings as :func:`load_folder`
+    (images of any size but ``max_pixels`` are read). Full-size photos are large (a
+    12-megapixel photo is 144 MB as float32): ``max_side`` shrinks each one on reading.
 
     Returns:
         ``(images, names)``: a list of float32 (3, H_i, W_i) tensors in [0, 1] and their file
         names relative to ``path``, sorted by name.
     """
     tensors, names = [], []
-    for rel, tensor in _iter_folder(path, recursive, errors, max_side):
+    read = partial(read_image, max_side=max_side, max_pixels=max_pixels)
+    for rel, tensor in _iter_folder(path, recursive, errors, read):
         tensors.append(tensor)
         names.append(rel)
     return tensors, names
@@ -781,23 +878,30 @@ def load_folder(
     recursive: bool = False,
     errors: str = "raise",
     pseudo_labels: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    min_side: int = MIN_SIDE,
 ) -> FaceSet:
     """Your own photos: every image file in a folder, as a ``FaceSet``.
 
     Reads ``IMAGE_EXTENSIONS`` (jpg, jpeg, png, bmp, pgm/ppm/pbm, tif/tiff; any case) with
     PIL, sorted by path. Conversions (documented, never errors): EXIF rotation applied, grey
     repeated to 3 channels, 16-bit scaled to [0, 1], alpha dropped, then centre-crop to a
-    square and resize to ``size`` (bicubic, anti-aliased). The photos are not aligned: use
+    square and resize to ``size`` (bicubic, anti-aliased; a large photo is first reduced in
+    PIL, 8-bit, never copied whole as float32). The photos are not aligned: use
     :func:`sepviz.data.align.align_faces` for that.
 
     Args:
         path: the folder.
         size: output side in pixels.
         recursive: also read sub-folders (names are then relative paths).
-        errors: ``"raise"`` -> an unreadable or corrupted image raises ``ValueError`` naming
-            the file; ``"warn"`` -> it is skipped and listed in a :class:`SkippedFilesWarning`.
+        errors: ``"raise"`` -> an unreadable, corrupted, too large or too small image raises
+            ``ValueError`` naming the file; ``"warn"`` -> it is skipped and listed in a
+            :class:`SkippedFilesWarning`.
         pseudo_labels: add ``"light_score"`` / ``"light_class"`` from
             :func:`lighting_pseudo_label`.
+        max_pixels: images with more pixels are refused before decoding
+            (:data:`DEFAULT_MAX_PIXELS`; ``None``: only PIL's own cap).
+        min_side: images with a shorter side are refused, not stretched (:data:`MIN_SIDE`).
 
     Returns:
         ``FaceSet`` with images float32 (N, 3, size, size) in [0, 1]; factors as above (or
@@ -810,7 +914,8 @@ def load_folder(
     """
     _check_size(size)
     crops, names = [], []
-    for rel, tensor in _iter_folder(path, recursive, errors):  # resized one by one: low memory
+    read = partial(_read_image, max_pixels=max_pixels, min_side=min_side, shrink_to=size)
+    for rel, tensor in _iter_folder(path, recursive, errors, read):  # one by one: low memory
         crops.append(resize_square(tensor[None], size)[0])
         names.append(rel)
     images = torch.stack(crops)

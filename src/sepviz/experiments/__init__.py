@@ -102,8 +102,25 @@ def from_folds(scores: Sequence[float], unit: str = "%") -> Estimate:
     s = np.asarray(scores, dtype=np.float64)
     if s.size < 2:
         raise ValueError(f"scores needs at least 2 folds, got {s.size}")
-    half = _T975[min(s.size - 1, len(_T975)) - 1] * s.std(ddof=1) / math.sqrt(s.size)
-    return Estimate(float(s.mean()), float(s.mean() - half), float(s.mean() + half), unit)
+    return from_spread(float(s.mean()), float(s.std(ddof=1)), s.size, unit)
+
+
+def from_spread(mean: float, std: float, folds: int, unit: str = "%") -> Estimate:
+    """A t interval from the mean and the sample standard deviation (ddof=1) of ``folds``
+    fold scores: ``mean ± t(0.975, folds - 1) * std / sqrt(folds)``."""
+    if folds < 2:
+        raise ValueError(f"folds must be >= 2 for an interval, got {folds}")
+    half = _T975[min(folds - 1, len(_T975)) - 1] * std / math.sqrt(folds)
+    return Estimate(float(mean), float(mean - half), float(mean + half), unit)
+
+
+def judge(estimate: Estimate, bar: float, above: str, below: str, bar_name: str) -> str:
+    """The head of a verdict that compares ``estimate`` with ``bar``: ``above`` when the whole
+    interval lies above it, ``below`` when it lies below, and "**Not distinguishable** from
+    ``bar_name``." when the interval covers it (the data cannot tell)."""
+    if estimate.covers(bar):
+        return f"**Not distinguishable** from {bar_name}."
+    return above if estimate.above(bar) else below
 
 
 def admonition(body: str, title: str = "Verdict", kind: str = "tip") -> str:

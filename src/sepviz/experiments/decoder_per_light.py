@@ -142,14 +142,10 @@ def lamp_names(n_lamps: int) -> list[str]:
     return [f"{a:+.0f}°" for a in class_azimuths(n_lamps).tolist()]
 
 
-def _target(model: Any, faces: FaceSet) -> torch.Tensor:
-    """What ``fit(x, y)`` needs: the light class, one-hot for a FaderNet."""
-    from sepviz.models.fadernet import FaderNet
-
+def _targets(faces: FaceSet, n_lamps: int) -> dict[str, torch.Tensor]:
+    """Each design's ``y`` for ``fit``: the lamp's class (which decoder), one-hot for y."""
     labels = faces.factors["light_class"]
-    if isinstance(model, FaderNet):
-        return torch.nn.functional.one_hot(labels, model.attribute_dim).float()
-    return labels
+    return {MULTI: labels, FADER: torch.nn.functional.one_hot(labels, n_lamps).float()}
 
 
 def train_designs(
@@ -177,7 +173,7 @@ def train_designs(
     multi = MultiDecoder(classes=lamp_names(n_lamps), image_size=size)
     multi.fit(
         faces.images,
-        _target(multi, faces),
+        _targets(faces, n_lamps)[MULTI],
         steps=steps,
         batch_size=max(1, batch // n_lamps),
         seed=seed,
@@ -187,7 +183,7 @@ def train_designs(
     fader = FaderNet(image_size=size, attribute_dim=n_lamps, attribute="categorical")
     fader.fit(
         faces.images,
-        _target(fader, faces),
+        _targets(faces, n_lamps)[FADER],
         steps=steps,
         lambda_max=lambda_max,
         batch_size=batch,
@@ -197,12 +193,12 @@ def train_designs(
     return {MULTI: multi, FADER: fader}
 
 
-def _memory_mib(model: Any, faces: FaceSet, batch: int) -> float:
+def _memory_mib(model: Any, y: torch.Tensor, faces: FaceSet, batch: int) -> float:
     """Training memory (MiB) of one step on ``batch`` images, split over the model's streams
-    as in :func:`train_designs`."""
+    as in :func:`train_designs` (``y``: the model's targets of ``faces``)."""
     from sepviz.cost import training_memory
 
-    streams = model.streams(faces.images, _target(model, faces))
+    streams = model.streams(faces.images, y)
     per = max(1, batch // len(streams))
     # copies: the memory count takes a tensor's whole storage, and a slice's is all the faces
     one = {n: {k: t[:per].clone() for k, t in s.items()} for n, s in streams.items()}
@@ -398,9 +394,11 @@ def compare_designs(
         fields["fader"].append(bootstrap_mean(f_db, "dB", seed))
         fields["unchanged"].append(bootstrap_mean(input_db, "dB", seed))
         fields["gain"].append(paired_gain(m_db, f_db, "dB", seed))
-        for key, model in (("multi", multi), ("fader", fader)):
+        targets = _targets(test, n)
+        for key, name, model in (("multi", MULTI, multi), ("fader", FADER, fader)):
             fields[f"{key}_parameters"].append(model.n_parameters())
-            fields[f"{key}_memory_mib"].append(_memory_mib(model, test, batch))
+            memory = _memory_mib(model, targets[name], test, batch)
+            fields[f"{key}_memory_mib"].append(memory)
             history = model.history
             fields[f"{key}_seconds"].append(history.seconds if history is not None else None)
     return DesignComparison(lamps=tuple(lamps), **{k: tuple(v) for k, v in fields.items()})

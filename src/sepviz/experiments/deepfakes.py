@@ -23,6 +23,7 @@ from sepviz.experiments import (
     Estimate,
     Result,
     bootstrap_mean,
+    judge,
     markdown_table,
     paired_gain,
 )
@@ -142,15 +143,14 @@ class IdentityProbe(Result):
             f"A linear probe tells A's codes from B's at **{ident}** (chance "
             f"{self._chance(i)}); on the pixels the same probe reads {self.pixels[i]}."
         )
-        if ident.covers(bar):
-            head = f"**Not distinguishable** from chance + {MARGIN:.0%}: the interval covers it."
-        elif ident.above(bar):
-            head = (
-                "**Not identity-free.** The shared latent still says whose face it "
-                "came from: nothing in the training asks the encoder to drop it."
-            )
-        else:
-            head = "**Identity-free** for a linear probe."
+        head = judge(
+            ident,
+            bar,
+            "**Not identity-free.** The shared latent still says whose face it came from: "
+            "nothing in the training asks the encoder to drop it.",
+            "**Identity-free** for a linear probe.",
+            f"chance + {MARGIN:.0%}",
+        )
         others = [k for k in range(len(self.factors)) if k != i]
         read = "; ".join(
             f"{_pretty(self.factors[k])} {self._read(self.latent[k])} (pixels "

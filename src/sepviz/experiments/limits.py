@@ -21,6 +21,7 @@ from sepviz.experiments import (
     Result,
     bootstrap_mean,
     from_folds,
+    judge,
     markdown_table,
 )
 
@@ -71,12 +72,13 @@ class NewPeople(Result):
             f"New people are reconstructed at {self.new}, training people at {self.familiar}: "
             f"a drop of **{drop}**."
         )
-        if drop.covers(DEGRADES_DB):
-            head = f"**Not distinguishable** from the {DEGRADES_DB:g} dB bar."
-        elif drop.above(DEGRADES_DB):
-            head = "**Reconstruction degrades for people the model never saw.**"
-        else:
-            head = "**Reconstruction does not degrade for new people.**"
+        head = judge(
+            drop,
+            DEGRADES_DB,
+            "**Reconstruction degrades for people the model never saw.**",
+            "**Reconstruction does not degrade for new people.**",
+            f"the {DEGRADES_DB:g} dB bar",
+        )
         if r.below(0):
             trend = (
                 f"Among the new people it falls with the distance to the nearest training "
@@ -165,18 +167,17 @@ class Detection(Result):
             f"for **{self.accuracy}** of held-out faces (chance {self.chance:.0%}; "
             f"{self.n_faces:,} faces)."
         )
-        if self.accuracy.covers(bar):
-            return f"**Not distinguishable** from chance + {DETECTS:.0%}. {facts}"
-        if self.accuracy.above(bar):
-            return (
-                f"**A detector this simple works on these swaps.** {facts} The swaps of a "
-                "small model carry traces a linear read-out finds; that says nothing about "
-                "detecting the output of large, unknown generators."
-            )
-        return (
-            f"**A detector this simple does not work here.** {facts} Telling these swaps "
-            "needs more than simple statistics."
+        head = judge(
+            self.accuracy,
+            bar,
+            "**A detector this simple works on these swaps.** The swaps of a small model "
+            "carry traces a linear read-out finds; that says nothing about detecting the "
+            "output of large, unknown generators.",
+            "**A detector this simple does not work here.** Telling these swaps needs more "
+            "than simple statistics.",
+            f"chance + {DETECTS:.0%}",
         )
+        return f"{head} {facts}"
 
     def table(self) -> str:
         rows = [("linear, raw pixels", self.accuracy, f"{self.chance:.0%}")]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,6 +33,8 @@ from sepviz.experiments import (
 )
 
 MARGIN = 0.10  # a probe "reads" the light when it beats chance by more than this
+RAMP = "brightness ramp (no model)"
+"""The name of the no-model baseline in :class:`LightResponse` and :class:`SmallData`."""
 MONOTONE = 0.9  # a model "moves the light the right way" for at least this share of faces
 BORDER = 10.0  # degrees from a class border for a light to count as clear
 
@@ -157,20 +160,35 @@ class RealLightProbes(Result):
         return markdown_table(header, rows)
 
 
+def light_codes(images: torch.Tensor, models: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """The codes :func:`light_in_latent` probes: the pixels (no model) first, then each
+    model's latent of ``images``, in the order of ``models`` (name -> model)."""
+    from sepviz.experiments.fadernet import pixel_codes
+    from sepviz.probes import extract_latents
+
+    codes = {"pixels (no model)": pixel_codes(images)}
+    codes.update({f"latent, {n}": extract_latents(m, images) for n, m in models.items()})
+    return codes
+
+
 def light_in_latent(
     codes: Mapping[str, torch.Tensor],
     light: torch.Tensor,
     score: torch.Tensor,
-    folds: int = 5,
+    folds: int | None = None,
     seed: int = 0,
 ) -> RealLightProbes:
     """Probe each code (N, D) for the pseudo class ``light`` (N,) and score ``score`` (N,).
 
     ``codes`` holds, in this order, a baseline that needs no model (e.g. the pixels), the
-    latent without the adversary and the latent with it. ``folds`` may not exceed the faces
-    of the smallest class (stratified folds).
+    latent without the adversary and the latent with it (:func:`light_codes`). ``folds``
+    (stratified) may not exceed the faces of the smallest class; by default 5, or that
+    number when it is smaller.
     """
     from sepviz.probes import probe
+
+    if folds is None:
+        folds = min(5, int(torch.unique(torch.as_tensor(light), return_counts=True)[1].min()))
 
     if len(codes) != 3:
         raise ValueError(
@@ -253,6 +271,7 @@ class LightResponse(Result):
     measured: dict[str, np.ndarray] = field(repr=False, compare=False)  # (R, C) each
     ys: dict[str, tuple[float, ...]] = field(repr=False, compare=False)  # the y of each column
     scale: float = 1.0  # y = score / scale
+    relit: dict[str, torch.Tensor] = field(default_factory=dict, repr=False, compare=False)
 
     def _get(self, name: str) -> tuple[Estimate, Estimate]:
         k = self.models.index(name)
@@ -314,36 +333,52 @@ class LightResponse(Result):
 
 
 def light_response(
-    measured: Mapping[str, torch.Tensor],
-    ys: Mapping[str, Sequence[float]],
+    images: torch.Tensor,
+    relit: Mapping[str, torch.Tensor],
+    sweep: Sequence[float],
     adversary: str,
     control: str,
-    baseline: str,
-    data_span: float,
+    score: torch.Tensor,
     scale: float,
     seed: int = 0,
 ) -> LightResponse:
-    """Summarise measured light scores ``measured[name]`` (R faces, C requested y ``ys[name]``,
-    in rising order; :func:`sepviz.realfaces.measured_light` of a relight grid)."""
-    from sepviz.realfaces import rises
+    """Does the measured light of each relight rise with the requested y?
 
-    monotone, span = [], []
-    for scores in measured.values():
-        monotone.append(bootstrap_mean(rises(scores).float(), "%", seed))
-        span.append(bootstrap_mean(scores[:, -1] - scores[:, 0], "", seed))
+    Args:
+        images: (N, 3, H, W) the real faces.
+        relit: name -> (N, C, 3, H, W) grid of ``images`` relit: a slider model's under each
+            y of ``sweep`` (C = len(sweep)), a decoder-per-class model's by its C classes
+            (taken as y = -1 .. +1, left to right).
+        sweep: the requested y of the slider grids, rising.
+        adversary, control: the names in ``relit`` of the FaderNet with and without the
+            adversary; the :data:`RAMP` baseline is matched to how far ``adversary`` moves it.
+        score: (N,) the faces' own pseudo light scores; ``scale``: y = score / scale.
+    """
+    from sepviz.realfaces import measured_light, rises
+
+    relit = dict(relit)
+    ys = {
+        n: list(sweep) if g.shape[1] == len(sweep) else np.linspace(-1, 1, g.shape[1]).tolist()
+        for n, g in relit.items()
+    }
+    measured = {n: measured_light(g) for n, g in relit.items()}
     moved = {n: s[:, -1] - s[:, 0] for n, s in measured.items()}
+    relit[RAMP] = ramp_grid(images, sweep, float(moved[adversary].mean()))
+    ys[RAMP], measured[RAMP] = list(sweep), measured_light(relit[RAMP])
+    moved[RAMP] = measured[RAMP][:, -1] - measured[RAMP][:, 0]
     return LightResponse(
         models=tuple(measured),
-        monotone=tuple(monotone),
-        span=tuple(span),
-        data_span=float(data_span),
+        monotone=tuple(bootstrap_mean(rises(s).float(), "%", seed) for s in measured.values()),
+        span=tuple(bootstrap_mean(m, "", seed) for m in moved.values()),
+        data_span=float(score.max() - score.min()),
         adversary=adversary,
         control=control,
-        baseline=baseline,
+        baseline=RAMP,
         follow=paired_gain(moved[adversary], moved[control], "", seed),
         measured={n: np.asarray(s) for n, s in measured.items()},
         ys={n: tuple(float(v) for v in y) for n, y in ys.items()},
         scale=float(scale),
+        relit=relit,
     )
 
 
@@ -424,7 +459,6 @@ class SmallData(Result):
 def small_data(
     faces: torch.Tensor,
     own: Mapping[str, torch.Tensor],
-    ends: Mapping[str, Sequence[torch.Tensor]],
     response: LightResponse,
     bank: torch.Tensor,
     side_faces: int,
@@ -437,8 +471,8 @@ def small_data(
         faces: (N, 3, H, W) the real faces.
         own: model -> its reconstruction of ``faces`` with their own light (the baseline,
             absent here, is the input itself).
-        ends: relight (models and the baseline) -> faces relit to the left and to the right.
-        response: the same relights' :class:`LightResponse` (which faces rise).
+        response: the relights' :class:`LightResponse` (which faces rise; its ``relit``
+            grids give the faces relit furthest to the left and to the right).
         bank: every face the models trained on (:func:`sepviz.realfaces.closer_to_input`).
         side_faces: training faces of each side decoder; ``agreement``: the pseudo-label's.
     """
@@ -449,7 +483,9 @@ def small_data(
     quality = {n: psnr(o, faces) for n, o in own.items()}
     recon, itself, good = [], [], []
     for name in response.models:
-        still = torch.stack([closer_to_input(o, faces, bank) for o in ends[name]]).all(0)
+        grid = response.relit[name]
+        ends = (grid[:, 0], grid[:, -1])
+        still = torch.stack([closer_to_input(o, faces, bank) for o in ends]).all(0)
         rise = rises(torch.as_tensor(response.measured[name]))
         recon.append(bootstrap_mean(quality[name], "dB", seed) if name in quality else None)
         itself.append(bootstrap_mean(still.float(), "%", seed))

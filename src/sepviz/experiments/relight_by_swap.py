@@ -26,6 +26,7 @@ from sepviz.experiments import (
     Estimate,
     Result,
     bootstrap_mean,
+    judge,
     markdown_table,
     paired_gain,
 )
@@ -211,11 +212,14 @@ class LightSide(Result):
             f"against {still} before and {truth} for the true relit faces (a gain of "
             f"{self.gain})."
         )
-        if self.gain.covers(LIT_RIGHT):
-            return f"**Not distinguishable** from a gain of {LIT_RIGHT:.0%}. {facts}"
-        if self.gain.above(LIT_RIGHT):
-            return f"**Idea 1 moves the light where it was asked.** {facts}"
-        return f"**Idea 1 does not move the light where it was asked.** {facts}"
+        head = judge(
+            self.gain,
+            LIT_RIGHT,
+            "**Idea 1 moves the light where it was asked.**",
+            "**Idea 1 does not move the light where it was asked.**",
+            f"a gain of {LIT_RIGHT:.0%}",
+        )
+        return f"{head} {facts}"
 
     def table(self) -> str:
         header = ("image", *(f"asymmetry, {lamp} lamp" for lamp in self.lamps), "lit from lamp")

@@ -4,7 +4,8 @@
   faces, next to the same linear probe on the faces' pixels (PCA) and chance.
 - :func:`picture_reads`: how much of a factor a 2-D picture of the latent (UMAP) still shows.
 - :func:`disentanglement`: MIG and DCI of a latent against the known factors.
-- :func:`layer_reads`: the probe scores of :func:`sepviz.probes.layer_probes` with intervals.
+- :func:`held_out_faces`: unseen faces of the autoencoder's and the DeepFakes model's people.
+- :func:`probe_blocks` / :func:`layer_reads`: linear probes at every block, with intervals.
 - :func:`decoder_identity`: what a decoder's *weights* add: fed the other person's face, does
   it draw its own person?
 - :func:`hybrid_decoders`: decoders built from the first k blocks of one decoder and the rest
@@ -26,16 +27,18 @@ import torch
 
 from sepviz.data.faceset import FaceSet
 from sepviz.experiments import (
-    _T975,
     CONFIDENCE,
     Estimate,
     Result,
     bootstrap_mean,
     from_folds,
+    from_spread,
     markdown_table,
 )
 
 MARGIN = 0.10  # a probe "reads" a factor when it beats chance by more than this
+AE, DF = "autoencoder", "DeepFakes"
+"""The chapter's two models, as named in its tables and figures."""
 FACTORS = {
     "identity": "identity",
     "light class": "light_class",
@@ -67,16 +70,30 @@ PALETTE: dict[str, dict[str, str]] = {
 """Factor -> value -> matplotlib colour, for :func:`sepviz.viz.umap_scatter`'s ``palette``."""
 
 
+def held_out_faces(
+    size: int, n: int, seed: int = 0
+) -> tuple[dict[str, FaceSet], dict[str, list[str]]]:
+    """``n`` faces for each of the chapter's models trained with ``seed``, none seen in
+    training (drawn with ``seed + 1``): new expressions and lights of the autoencoder's 8
+    training people (its recipe draws them first) and of DeepFakes' A and B.
+
+    Returns ``(faces, persons)``, both keyed by :data:`AE` and :data:`DF`; ``persons[m][k]``
+    names identity ``k`` of ``faces[m]``.
+    """
+    from sepviz.data import synthetic
+    from sepviz.recipes import recipe
+
+    people = synthetic.factor_matrix(recipe("autoencoder").training_faces(8, size, seed))
+    faces = {
+        AE: synthetic.make_faces(n, size, people, seed=seed + 1),
+        DF: synthetic.make_faces(n, size, ["A", "B"], seed=seed + 1),
+    }
+    return faces, {AE: [str(k) for k in range(len(people))], DF: ["A", "B"]}
+
+
 def _estimate(result: Any) -> Estimate:
     """A :class:`~sepviz.probes.ProbeResult` as an Estimate over its folds."""
     return from_folds(result.fold_scores, "%" if result.task == "classification" else "")
-
-
-def _from_spread(score: float, std: float, folds: int, unit: str) -> Estimate:
-    """A t interval from a mean over ``folds`` folds and their (population) spread ``std``."""
-    sample_std = std * math.sqrt(folds / (folds - 1))
-    half = _T975[min(folds - 1, len(_T975)) - 1] * sample_std / math.sqrt(folds)
-    return Estimate(score, score - half, score + half, unit)
 
 
 def _bar(values: Sequence[Estimate]) -> tuple[list[float], list[list[float]]]:
@@ -459,6 +476,7 @@ class LayerReads(Result):
     scores: tuple[tuple[Estimate, ...], ...]  # [layer][factor]
     chance: tuple[float, ...]  # per factor
     decoder: str
+    rows: tuple[Mapping[str, Any], ...] = field(default=(), repr=False, compare=False)
 
     def score(self, layer: str, factor: str) -> Estimate:
         return self.scores[self.layers.index(layer)][self.factors.index(factor)]
@@ -497,6 +515,27 @@ class LayerReads(Result):
         rows = [(n, *row) for n, row in zip(self.layers, self.scores)]
         return markdown_table(header, rows)
 
+    def plot(self, title: str | None = None) -> object:
+        """Probe score against block, one line per factor (:func:`sepviz.viz.layer_curve`)."""
+        from sepviz.viz import layer_curve
+
+        return layer_curve(
+            self.rows, title=title or f"Layer by layer, through decoder {self.decoder}"
+        )
+
+
+def probe_blocks(model: Any, faces: FaceSet, decoder: str, seed: int = 0) -> LayerReads:
+    """Linear probes of the person and the light class at every block of ``model``'s encoder
+    and of ``decoder``, for ``faces`` (of every person) fed through that decoder."""
+    from sepviz.probes import layer_probes
+
+    labels = {
+        "identity": faces.factors["identity"],
+        "light class": faces.factors["light_class"],
+    }
+    rows = layer_probes(model, faces.images, labels, decoder=decoder, seed=seed)
+    return layer_reads(rows, decoder=decoder)
+
 
 def layer_reads(rows: Sequence[Mapping[str, Any]], decoder: str, folds: int = 5) -> LayerReads:
     """The rows of :func:`sepviz.probes.layer_probes` (accuracies, ``folds`` folds) as a
@@ -513,13 +552,19 @@ def layer_reads(rows: Sequence[Mapping[str, Any]], decoder: str, folds: int = 5)
     }
     scores = tuple(
         tuple(
-            _from_spread(cell[(n, f)]["score"], cell[(n, f)]["score_std"], folds, unit[f])
+            # layer_probes reports the population spread (ddof=0) of the fold scores
+            from_spread(
+                cell[(n, f)]["score"],
+                cell[(n, f)]["score_std"] * math.sqrt(folds / (folds - 1)),
+                folds,
+                unit[f],
+            )
             for f in factors
         )
         for n in layers
     )
     chance = tuple(float(cell[(layers[0], f)]["chance"]) for f in factors)
-    return LayerReads(layers, factors, scores, chance, decoder)
+    return LayerReads(layers, factors, scores, chance, decoder, tuple(rows))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ _WHERE = {
     "FaderNet": "fadernet",
     "MultiDecoder": "multidecoder",
     "PCA": "pca",
+    "block_table": "base",
 }
 
 __all__ = list(_WHERE)

@@ -30,15 +30,15 @@ class AutoEncoder(SepvizModel):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = E(x): (N, 3, S, S) in [0, 1] -> (N, latent_dim)."""
-        return self.encoder(x)
+        return self.encoder(self.check(x))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """x' = D(z): (N, latent_dim) -> (N, 3, S, S) in [0, 1]."""
-        return self.decoder(z)
+        return self.decoder(self.check_z(z))
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """D(E(x)), same shape as ``x``."""
-        return self.decoder(self.encoder(x))
+        return self.decoder(self.encoder(self.check(x)))
 
     def probe_layers(self, decoder: str | None = None) -> dict[str, nn.Module]:
         return self.layers_of(self.encoder, self.decoder)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from sepviz.train import History, Optimize, Streams
-from sepviz.utils import atomic_save, batched, check_images, safe_load
+from sepviz.utils import atomic_save, batched, check_images, check_latent, safe_load
 
 M = TypeVar("M", bound="SepvizModel")
 
@@ -120,6 +120,7 @@ class SepvizModel(nn.Module):
 
     # -- probes contract ---------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """z = E(x): faces (N, 3, S, S) in [0, 1] -> codes (N, latent_dim)."""
         raise NotImplementedError
 
     def probe_layers(self, decoder: str | None = None) -> dict[str, nn.Module]:
@@ -143,9 +144,19 @@ class SepvizModel(nn.Module):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
     def check(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
-        """Validate images (N, 3, S, S) in [0, 1] for this model and move them to its device."""
+        """Validate images (N, 3, S, S) in [0, 1] for this model and move them to its device.
+
+        ``encode`` and ``reconstruct`` call it on their input, so ``x * 255`` is refused with a
+        ``ValueError`` naming ``x`` and the range [0, 1] (the cost is a min and a max).
+        """
         check_images(x, name, self.image_size)
         return x.to(self.device, torch.float32)
+
+    def check_z(self, z: torch.Tensor, name: str = "z") -> torch.Tensor:
+        """Validate codes: a finite float tensor (N, latent_dim), moved to this model's device
+        (``decode`` calls it; a ``ValueError`` names ``z`` and the expected width)."""
+        check_latent(z, self.latent_dim, name)
+        return z.to(self.device)
 
     def batched(
         self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int = 256
@@ -239,3 +250,36 @@ class SepvizModel(nn.Module):
             model.history = History.from_state_dict(state["history"])
         model.eval()
         return model
+
+
+Part = tuple[str, Sequence[nn.Module], Callable[[], Any]]
+"""A part of a network for :func:`block_table`: its name, its blocks in order, and a call
+that runs them once (e.g. ``lambda: model.encode(x)``)."""
+
+
+def block_table(parts: Sequence[Part]) -> str:
+    """A Markdown table of a network's blocks, part by part: the block's layers, its input and
+    output shapes (from one run of each part with forward hooks) and its parameters."""
+    from sepviz.experiments import markdown_table
+
+    rows = []
+    for part, blocks, run in parts:
+        shapes: list[tuple[torch.Size, torch.Size]] = []
+
+        def record(_m: nn.Module, i: Any, o: torch.Tensor, shapes: list = shapes) -> None:
+            shapes.append((i[0].shape[1:], o.shape[1:]))
+
+        hooks = [b.register_forward_hook(record) for b in blocks]
+        try:
+            with torch.no_grad():
+                run()
+        finally:
+            for hook in hooks:
+                hook.remove()
+        for k, (block, (i, o)) in enumerate(zip(blocks, shapes), 1):
+            layers = block if isinstance(block, nn.Sequential) else [block]
+            kinds = ", ".join(type(m).__name__ for m in layers)
+            size = sum(p.numel() for p in block.parameters())
+            shape = [" × ".join(map(str, s)) for s in (i, o)]
+            rows.append((part, k, kinds, *shape, f"{size:,}"))
+    return markdown_table(("part", "block", "layers", "input", "output", "parameters"), rows)

@@ -33,15 +33,38 @@ def down(c_in: int, c_out: int, norm: bool = True) -> nn.Sequential:
     return nn.Sequential(*layers, nn.LeakyReLU(0.2, inplace=True))
 
 
-def up(c_in: int, c_out: int, last: bool = False) -> nn.Sequential:
-    """ConvTranspose 4x4 stride 2 (doubles H and W), BatchNorm, ReLU; ``last``: Sigmoid only."""
+NORMS = ("batch", "group", "instance", "none")
+"""The normalisations a decoder block can use (see :func:`norm_layer`)."""
+GROUPS = 8
+
+
+def norm_layer(kind: str, c: int) -> nn.Module | None:
+    """The normalisation of an up block with ``c`` feature maps, ``None`` for ``"none"``.
+
+    ``"batch"``: BatchNorm2d, with running statistics used in eval mode. ``"group"``: GroupNorm
+    of 8 groups (``gcd(8, c)``), ``"instance"``: InstanceNorm2d (affine, no running statistics):
+    both normalise each image by its own statistics, the same in train and eval mode.
+    """
+    if kind == "batch":
+        return nn.BatchNorm2d(c)
+    if kind == "group":
+        return nn.GroupNorm(math.gcd(GROUPS, c), c)
+    if kind == "instance":
+        return nn.InstanceNorm2d(c, affine=True, track_running_stats=False)
+    if kind == "none":
+        return None
+    raise ValueError(f"norm must be one of {NORMS}, got {kind!r}")
+
+
+def up(c_in: int, c_out: int, last: bool = False, norm: str = "batch") -> nn.Sequential:
+    """ConvTranspose 4x4 stride 2 (doubles H and W), ``norm`` (:func:`norm_layer`), ReLU;
+    ``last``: Sigmoid only."""
     if last:  # images are in [0, 1]
         return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.Sigmoid())
-    return nn.Sequential(
-        nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-    )
+    layer = norm_layer(norm, c_out)
+    # a bias before a BatchNorm / GroupNorm / InstanceNorm is cancelled by its centring
+    conv = nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=layer is None)
+    return nn.Sequential(conv, *([layer] if layer is not None else []), nn.ReLU(inplace=True))
 
 
 def encoder(image_size: int, latent_dim: int, standardize: bool = False) -> nn.Sequential:
@@ -60,17 +83,20 @@ def encoder(image_size: int, latent_dim: int, standardize: bool = False) -> nn.S
     return nn.Sequential(*blocks)
 
 
-def decoder(image_size: int, latent_dim: int, extra: int = 0) -> nn.Sequential:
+def decoder(image_size: int, latent_dim: int, extra: int = 0, norm: str = "batch") -> nn.Sequential:
     """D: (N, latent_dim [+ extra]) -> (N, 3, S, S) in [0, 1]. Blocks: linear, then L up blocks.
 
     ``extra`` adds that many input channels to every block: FaderNet's attribute y, fed to
     every decoder layer (:class:`sepviz.models.fadernet.FaderDecoder` does the concatenating).
+    ``norm``: the up blocks' normalisation, one of :data:`NORMS` (see :func:`norm_layer`).
     """
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     ch = channels(image_size)[::-1]
     first = nn.Sequential(
         nn.Linear(latent_dim + extra, ch[0] * 16), nn.Unflatten(1, (ch[0], 4, 4)), nn.ReLU()
     )
-    blocks = [first] + [up(a + extra, b) for a, b in zip(ch, ch[1:])]
+    blocks = [first] + [up(a + extra, b, norm=norm) for a, b in zip(ch, ch[1:])]
     blocks.append(up(ch[-1] + extra, 3, last=True))
     return nn.Sequential(*blocks)
 

@@ -193,14 +193,15 @@ class FaderNet(SepvizModel):
     # -- the model --------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = E(x): (N, 3, S, S) in [0, 1] -> (N, latent_dim)."""
-        return self.encoder(x)
+        return self.encoder(self.check(x))
 
     def decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """D(z, y): (N, latent_dim), (N, attribute_dim) -> (N, 3, S, S) in [0, 1]."""
-        return self.decoder(z, y)
+        return self.decoder(self.check_z(z), y)
 
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """D(E(x), y); y defaults to 0 (centre light / no class preference)."""
+        x = self.check(x)
         if y is None:
             y = torch.zeros(x.shape[0], self.attribute_dim, device=x.device)
         return self.decoder(self.encoder(x), y)

@@ -169,13 +169,7 @@ class PCA(SepvizModel):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """x' = V^T z + mean, clamped: (N, latent_dim) -> (N, 3, S, S) float32 in [0, 1]."""
         self._check_fitted()
-        if not isinstance(z, torch.Tensor):
-            raise ValueError(f"z must be a torch.Tensor, got {type(z).__name__}")
-        if z.ndim != 2 or z.shape[1] != self.latent_dim or z.shape[0] == 0:
-            raise ValueError(f"z must have shape (N, {self.latent_dim}), got {tuple(z.shape)}")
-        if not z.is_floating_point() or not torch.isfinite(z).all():
-            raise ValueError("z must be a finite float tensor")
-        flat = z.to(self.device, torch.float32) @ self.components + self.mean
+        flat = self.check_z(z).float() @ self.components + self.mean
         return flat.clamp(0, 1).view(-1, 3, self.image_size, self.image_size)
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
