@@ -11,6 +11,7 @@ Set `SEPVIZ_SKIP_BOOK=1` to leave this (slow) module out while developing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -20,6 +21,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -50,6 +52,12 @@ THEME_NOISE = (
     "Identifier 'THEBE_JS_URL' has already been declared",
     "Got invalid theme mode",
 )
+THEME_CDN = (
+    "https://cdn.jsdelivr.net/npm/mathjax@",
+    "https://maxcdn.bootstrapcdn.com/font-awesome/",
+)
+"""What the theme itself asks the outside for (MathJax, Font Awesome): blocked in the live
+slider's test, which must work offline."""
 
 pytestmark = [
     pytest.mark.slow,
@@ -86,14 +94,23 @@ def built_book() -> Path:
     return HTML
 
 
-@pytest.fixture(scope="module")
-def server(built_book: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """``folder`` served on 127.0.0.1 (a free port) while the block runs; yields its URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(built_book: Path) -> Iterator[str]:
+    with serve(built_book) as url:
+        yield url
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -204,7 +221,16 @@ def test_live_slider_relights_in_browser(
     at y = -0.5; chapter 8 also relights an uploaded photo."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     problems: list[str] = []
-    page.on("request", lambda r: _is_local(r.url) or problems.append(f"left 127.0.0.1: {r.url}"))
+    blocked: list[str] = []
+
+    def offline(route: Any) -> None:  # nothing leaves 127.0.0.1: the widgets must work so
+        if _is_local(route.request.url):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", offline)
     page.on(
         "requestfailed",
         lambda r: _is_local(r.url) and problems.append(f"request failed: {r.url} ({r.failure})"),
@@ -263,4 +289,6 @@ def test_live_slider_relights_in_browser(
         assert float(relit["draws"]) >= 1 and 0 <= float(relit["left"]) <= 1
     page.close()
     problems = [p for p in problems if not any(noise in p for noise in THEME_NOISE)]
+    # the only requests for the outside are the theme's own (MathJax, Font Awesome)
+    problems += [f"asked the outside for {url}" for url in blocked if not url.startswith(THEME_CDN)]
     assert not problems, f"{page_name}:\n" + "\n".join(problems)

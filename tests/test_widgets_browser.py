@@ -9,17 +9,14 @@ request may leave 127.0.0.1.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import math
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from test_book import CHROMIUM, CHROMIUM_ARGS, _is_local, _QuietHandler
+from test_book import CHROMIUM, CHROMIUM_ARGS, _is_local, serve
 
 from sepviz import widgets
 from sepviz.models import FaderNet
@@ -59,12 +56,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(site: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
