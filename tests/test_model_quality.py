@@ -55,7 +55,10 @@ def test_multidecoder_relights_closer_to_the_truth_than_the_input() -> None:
     torch.manual_seed(0)
     faces = make_faces(3000, size=32, identities=8, seed=0, azimuths=class_azimuths())
     model = MultiDecoder(classes=LIGHT_CLASSES, image_size=32, latent_dim=64)
-    model.fit(faces.images, faces.factors["light_class"], steps=STEPS["multidecoder"], **FIT)
+    # 21 faces of each class a step: 64 images, as chapter 7 trains it (measured gains with
+    # decoders without norm: +9.9 / +7.0 / +9.8 dB)
+    light = faces.factors["light_class"]
+    model.fit(faces.images, light, steps=STEPS["multidecoder"], batch_size=21, **FIT)
     test = make_faces(300, size=32, identities=8, seed=1, azimuths=class_azimuths())
     result = decoder_per_light.relight_quality(
         decoder_per_light.relight_by(model), test, class_azimuths().tolist(), LIGHT_CLASSES
