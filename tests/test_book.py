@@ -219,6 +219,11 @@ def test_live_slider_relights_in_browser(
     """The live slider (onnxruntime-web, `make ort`) runs the trained FaderNet in the page:
     the right half of the decoded faces is brighter, relative to the left, at y = +0.75 than
     at y = -0.5; chapter 8 also relights an uploaded photo."""
+    if not (ROOT / "_extra" / "ort" / "ort.wasm.min.js").is_file():
+        pytest.skip(
+            "no onnxruntime-web in _extra/ort (npm missing?): the pages have the static "
+            "sliders only"
+        )
     page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     problems: list[str] = []
     blocked: list[str] = []
