@@ -50,13 +50,13 @@ def test_multidecoder_encoder_and_each_decoder_match_torch(tmp_path: Path) -> No
     torch.manual_seed(1)
     model = MultiDecoder(image_size=16, latent_dim=8).eval()
     paths = to_onnx(model, tmp_path)
-    assert list(paths) == ["encoder"] + [f"decoder/{c}" for c in model.classes]
+    assert list(paths) == ["encoder"] + [f"decoder_{c}" for c in model.classes]
     x = torch.rand(3, 3, 16, 16)
     with torch.no_grad():
         z = model.shared_encoder(x)
     assert _close(run_onnx(paths["encoder"], x=x.numpy()), z) < TOL
     for name in model.classes:
-        path = paths[f"decoder/{name}"]
+        path = paths[f"decoder_{name}"]
         assert path.name == f"decoder_{name}.onnx" and path.stat().st_size < MAX_BYTES
         with torch.no_grad():
             expected = model.decoders[name](z)

@@ -53,26 +53,29 @@ def _file_name(name: str) -> str:
 
 
 def to_onnx(model: nn.Module, folder: str | Path) -> dict[str, Path]:
-    """Write the encoder and the decoder(s) of ``model`` as ONNX files into ``folder``.
+    """Write the networks of ``model`` (its :meth:`~sepviz.models.SepvizModel.export_parts`)
+    as ONNX files into ``folder``.
 
     Args:
-        model: a :class:`~sepviz.models.FaderNet`, or a shared-encoder model
+        model: a :class:`~sepviz.models.FaderNet` or a shared-encoder model
             (:class:`~sepviz.models.MultiDecoder`, :class:`~sepviz.models.DeepFakes`).
         folder: created if missing; existing files of the same names are replaced.
 
     Returns:
-        For a FaderNet ``{"encoder": folder/"encoder.onnx", "decoder": folder/"decoder.onnx"}``
-        (inputs ``x`` -> output ``out`` = z; inputs ``z``, ``y`` -> output ``out`` = faces);
-        for a shared-encoder model ``"encoder"`` and ``"decoder/<name>"`` for each decoder
-        (``decoder_<name>.onnx``, input ``z`` -> output ``out``), in the model's order.
+        Part name -> its file ``folder/<name>.onnx``. A FaderNet has ``"encoder"`` (input
+        ``x`` -> output ``out`` = z) and ``"decoder"`` (inputs ``z``, ``y`` -> ``out`` =
+        faces); a shared-encoder model ``"encoder"`` and ``"decoder_<name>"`` for each decoder
+        (input ``z``), in the model's order.
 
     Raises:
-        ValueError: any other model.
+        ValueError: a model with nothing to export.
     """
-    from sepviz.models.deepfakes import SharedEncoderModel
-    from sepviz.models.fadernet import FaderNet
-
-    if not isinstance(model, (FaderNet, SharedEncoderModel)):
+    export_parts = getattr(model, "export_parts", None)
+    try:
+        parts = export_parts() if callable(export_parts) else None
+    except NotImplementedError:
+        parts = None
+    if not parts:
         raise ValueError(
             "to_onnx exports a FaderNet or a shared-encoder model (MultiDecoder, DeepFakes), "
             f"got {type(model).__name__}"
@@ -83,19 +86,10 @@ def to_onnx(model: nn.Module, folder: str | Path) -> dict[str, Path]:
         raise ImportError("to_onnx needs the onnx package: pip install onnx") from error
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    s, d = model.image_size, model.latent_dim
-    x, z = torch.rand(2, 3, s, s), torch.randn(2, d)
-    if isinstance(model, FaderNet):
-        y = torch.zeros(2, model.attribute_dim)
-        return {
-            "encoder": _export(model.encoder, (x,), ["x"], folder / "encoder.onnx"),
-            "decoder": _export(model.decoder, (z, y), ["z", "y"], folder / "decoder.onnx"),
-        }
-    paths = {"encoder": _export(model.shared_encoder, (x,), ["x"], folder / "encoder.onnx")}
-    for name in model.names:
-        path = folder / f"decoder_{_file_name(name)}.onnx"
-        paths[f"decoder/{name}"] = _export(model.decoders[name], (z,), ["z"], path)
-    return paths
+    return {
+        name: _export(module, args, inputs, folder / f"{_file_name(name)}.onnx")
+        for name, (module, args, inputs) in parts.items()
+    }
 
 
 def onnx_bytes(model: nn.Module) -> dict[str, bytes]:

@@ -21,6 +21,8 @@ from sepviz.train import History, Optimize, Streams
 from sepviz.utils import atomic_save, batched, check_images, check_latent, safe_load
 
 M = TypeVar("M", bound="SepvizModel")
+Part = tuple[nn.Module, tuple[torch.Tensor, ...], list[str]]
+"""A network to export: the module, example inputs, and the inputs' names."""
 
 
 def positive_number(value: Any) -> bool:
@@ -122,6 +124,11 @@ class SepvizModel(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = E(x): faces (N, 3, S, S) in [0, 1] -> codes (N, latent_dim)."""
         raise NotImplementedError
+
+    def export_parts(self) -> dict[str, Part]:
+        """The networks :func:`sepviz.export.to_onnx` writes: file stem -> (module, example
+        inputs, input names). Models that run outside Python define it."""
+        raise NotImplementedError(f"{type(self).__name__} has no parts to export")
 
     def probe_layers(self, decoder: str | None = None) -> dict[str, nn.Module]:
         raise NotImplementedError
@@ -252,12 +259,12 @@ class SepvizModel(nn.Module):
         return model
 
 
-Part = tuple[str, Sequence[nn.Module], Callable[[], Any]]
+Blocks = tuple[str, Sequence[nn.Module], Callable[[], Any]]
 """A part of a network for :func:`block_table`: its name, its blocks in order, and a call
 that runs them once (e.g. ``lambda: model.encode(x)``)."""
 
 
-def block_table(parts: Sequence[Part]) -> str:
+def block_table(parts: Sequence[Blocks]) -> str:
     """A Markdown table of a network's blocks, part by part: the block's layers, its input and
     output shapes (from one run of each part with forward hooks) and its parameters."""
     from sepviz.experiments import markdown_table

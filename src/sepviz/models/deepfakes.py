@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from sepviz.models import blocks
-from sepviz.models.base import ModelConfig, SepvizModel
+from sepviz.models.base import ModelConfig, Part, SepvizModel
 from sepviz.train import Optimize, Streams
 
 Label = str | int
@@ -137,6 +137,15 @@ class SharedEncoderModel(SepvizModel):
         """
         name = self.name_of(to)
         return self.batched(lambda b: self.decoders[name](self.encode(b)), self.check(x))
+
+    def export_parts(self) -> dict[str, Part]:
+        """E: ``x`` -> z, and each decoder ``decoder_<name>``: ``z`` -> faces."""
+        x = torch.rand(2, 3, self.image_size, self.image_size)
+        z = torch.randn(2, self.latent_dim)
+        parts: dict[str, Part] = {"encoder": (self.shared_encoder, (x,), ["x"])}
+        for name in self.names:
+            parts[f"decoder_{name}"] = (self.decoders[name], (z,), ["z"])
+        return parts
 
     def probe_layers(self, decoder: str | None = None) -> dict[str, nn.Module]:
         name = self.name_of(decoder if decoder is not None else 0, "decoder")

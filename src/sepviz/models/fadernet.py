@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sepviz.models import blocks
-from sepviz.models.base import ModelConfig, SepvizModel, positive_number
+from sepviz.models.base import ModelConfig, Part, SepvizModel, positive_number
 from sepviz.train import Optimize, Streams
 
 ATTRIBUTES = ("continuous", "categorical")
@@ -233,6 +233,15 @@ class FaderNet(SepvizModel):
         if not torch.isfinite(y).all():
             raise ValueError(f"{name} must be finite")
         return y
+
+    def export_parts(self) -> dict[str, Part]:
+        """E: ``x`` -> z, and D: (``z``, ``y``) -> faces (:func:`sepviz.export.to_onnx`)."""
+        x = torch.rand(2, 3, self.image_size, self.image_size)
+        z, y = torch.randn(2, self.latent_dim), torch.zeros(2, self.attribute_dim)
+        return {
+            "encoder": (self.encoder, (x,), ["x"]),
+            "decoder": (self.decoder, (z, y), ["z", "y"]),
+        }
 
     def probe_layers(self, decoder: str | None = None) -> dict[str, nn.Module]:
         return self.layers_of(self.encoder, self.decoder.blocks)
