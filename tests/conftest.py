@@ -9,7 +9,9 @@ lock makes the second wait for the first).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +48,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=dict(os.environ, **BOOK_ENV),
+            start_new_session=True,  # its own process group: stopped with its workers below
         )
     import torch
 
@@ -66,9 +69,12 @@ def executed_book(timeout: float = 1800) -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the chapters' execution when the book's tests did not wait for it (``-x``, Ctrl-C):
+    the script, its workers and (through ipykernel's parent check) their kernels."""
     proc = _book.pop("execute", None)
-    if proc is not None and proc.poll() is None:  # the book's tests did not run (e.g. -x)
-        proc.terminate()
+    if proc is not None and proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
 
 
