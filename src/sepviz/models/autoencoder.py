@@ -56,6 +56,6 @@ class AutoEncoder(SepvizModel):
         self, batch: dict[str, dict[str, torch.Tensor]], step: int, optimize: Optimize
     ) -> dict[str, Any]:
         x = batch["faces"]["x"]
-        loss = blocks.mse(self.reconstruct(x), x)
+        loss = blocks.mse(self.decoder(self.encoder(x)), x)  # modules: the batch was checked once
         optimize(loss, "ae")
         return {"reconstruction": loss.detach()}

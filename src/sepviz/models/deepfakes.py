@@ -136,7 +136,7 @@ class SharedEncoderModel(SepvizModel):
         [0, 1], returned on the CPU.
         """
         name = self.name_of(to)
-        return self.batched(lambda b: self.decoders[name](self.encode(b)), self.check(x))
+        return self.batched(lambda b: self.decoders[name](self.shared_encoder(b)), self.check(x))
 
     def export_parts(self) -> dict[str, Part]:
         """E: ``x`` -> z, and each decoder ``decoder_<name>``: ``z`` -> faces."""
@@ -181,7 +181,7 @@ class SharedEncoderModel(SepvizModel):
         self, batch: dict[str, dict[str, torch.Tensor]], step: int, optimize: Optimize
     ) -> dict[str, Any]:
         xs = [batch[n]["x"] for n in self.names]
-        zs = self.encode(torch.cat(xs)).split([len(x) for x in xs])
+        zs = self.shared_encoder(torch.cat(xs)).split([len(x) for x in xs])
         losses = {n: blocks.mse(self.decoders[n](z), x) for n, z, x in zip(self.names, zs, xs)}
         optimize(sum(losses.values()), "ae")
         return {f"reconstruction_{n}": loss.detach() for n, loss in losses.items()}
