@@ -221,6 +221,8 @@ def make_slider(monotone: float, gains: list[float]) -> SliderCheck:
         relit=tuple(db(25 + g) for g in gains),
         unchanged=(db(25), db(25), db(25)),
         gain=tuple(db(g) for g in gains),
+        relit_mean=db(25 + sum(gains) / 3),
+        unchanged_mean=db(25),
     )
 
 

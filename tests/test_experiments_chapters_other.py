@@ -1,4 +1,4 @@
-"""The experiments of chapters 0, 1, 5, 6, 8 and 9: their numbers and the verdicts drawn from
+"""The experiments of chapters 0, 1, 6, 7, 9 and 10: their numbers and the verdicts drawn from
 them (fast: tiny images, untrained or hand-made inputs)."""
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def test_light_sweep_rises_and_a_reversed_sweep_does_not() -> None:
     assert "| asymmetry |" in sweep.table()
 
 
-# -- chapter 9 ----------------------------------------------------------------------------------
+# -- chapter 10 ----------------------------------------------------------------------------------
 def test_correlation_interval() -> None:
     x = np.arange(50.0)
     r = limits.correlation(x, 2 * x + 1)
@@ -108,7 +108,7 @@ def test_detector_tells_faces_with_a_trace_from_real_faces() -> None:
     assert "works on" not in blind.verdict
 
 
-# -- chapter 5 ----------------------------------------------------------------------------------
+# -- chapter 6 ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def faces_ab():
     return make_faces(120, size=16, identities=["A", "B"], seed=0)
@@ -220,7 +220,7 @@ def test_umap_palette_gives_one_colour_per_value_across_panels() -> None:
         umap_scatter(emb, {"person": np.array(["Z"] * 6)}, palette=wil.PALETTE)
 
 
-# -- chapter 6 ----------------------------------------------------------------------------------
+# -- chapter 7 ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def idea_run():
     torch.manual_seed(0)
@@ -272,7 +272,7 @@ def test_retrieval_match_is_one_when_retrieval_picks_the_best(idea_run) -> None:
     assert "finds A's expression" in admonition_only(match)
 
 
-# -- chapter 8 ----------------------------------------------------------------------------------
+# -- chapter 9 ----------------------------------------------------------------------------------
 def test_pseudo_label_check_on_synthetic_faces() -> None:
     faces = make_faces(200, size=32, identities=4, seed=0)
     check = real_faces.pseudo_label_check(faces)

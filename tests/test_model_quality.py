@@ -3,7 +3,7 @@
 Each test trains a real model on synthetic faces whose factors are known and asserts on the
 result of the same :mod:`sepviz.experiments` function the chapter shows: the DeepFakes swap
 (chapter 3), the FaderNet's removal of the light and its slider (chapter 4), the MultiDecoder
-relight (chapter 7). Bounds are on the interval where a claim depends on it.
+relight (chapter 8). Bounds are on the interval where a claim depends on it.
 
 The DeepFakes model and the FaderNets are the chapters' own: :func:`sepviz.zoo.trained` with
 the quick budget's settings, loaded from the zoo's cache when the book was built first (as
@@ -55,7 +55,7 @@ def test_multidecoder_relights_closer_to_the_truth_than_the_input() -> None:
     torch.manual_seed(0)
     faces = make_faces(3000, size=32, identities=8, seed=0, azimuths=class_azimuths())
     model = MultiDecoder(classes=LIGHT_CLASSES, image_size=32, latent_dim=64)
-    # 21 faces of each class a step: 64 images, as chapter 7 trains it (measured gains with
+    # 21 faces of each class a step: 64 images, as chapter 8 trains it (measured gains with
     # decoders without norm: +9.9 / +7.0 / +9.8 dB)
     light = faces.factors["light_class"]
     model.fit(faces.images, light, steps=STEPS["multidecoder"], batch_size=21, **FIT)

@@ -1,4 +1,4 @@
-"""Chapter 8's helpers: a flip flips the light label, light targets, light checks, training."""
+"""Chapter 9's helpers: a flip flips the light label, light targets, light checks, training."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 
 from sepviz.utils import to_numpy
 
@@ -89,3 +90,29 @@ def fit_leace(z: torch.Tensor, concept: Any, tol: float = 1e-10) -> Eraser:
     basis = u[:, s > tol * s.max().clamp_min(1e-300)]  # orthonormal span of W Σ_zc
     projection = unwhiten @ (basis @ basis.T) @ whiten
     return Eraser(mean, projection, int(basis.shape[1]))
+
+
+class LeaceLayer(nn.Module):
+    """A LEACE eraser as a layer: ``r(z) = z - (z - mean) @ projection.T`` with the map in
+    buffers (saved with the model, exported to ONNX), the identity until :meth:`fit`.
+
+    A FaderNet built with ``eraser="leace"`` ends its encoder with one: it is refitted on the
+    remembered codes at every training step and on the final codes after training, so the
+    decoder only ever sees codes with no linear trace of the attribute.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("projection", torch.zeros(dim, dim))
+
+    @torch.no_grad()
+    def fit(self, z: torch.Tensor, concept: Any) -> Eraser:
+        """Fit LEACE (:func:`fit_leace`) on codes ``z`` (N, dim) and keep it; returns it."""
+        eraser = fit_leace(z, concept)
+        self.mean.copy_(eraser.mean.to(self.mean))
+        self.projection.copy_(eraser.projection.to(self.projection))
+        return eraser
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z - (z - self.mean) @ self.projection.T

@@ -1,4 +1,4 @@
-"""Relighting real faces (chapter 8): light-safe augmentation, light models, light checks.
+"""Relighting real faces (chapter 9): light-safe augmentation, light models, light checks.
 
 Real photo sets are small and have no light labels, so the light label is the left/right
 luminance pseudo-label of :func:`sepviz.data.real.lighting_pseudo_label`, and the set is

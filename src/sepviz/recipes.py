@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from sepviz.data.faceset import FaceSet
-from sepviz.data.synthetic import class_azimuths, make_faces
+from sepviz.data.synthetic import class_azimuths, make_faces, relit
 
 if TYPE_CHECKING:
     from sepviz.models.base import SepvizModel
@@ -39,7 +39,8 @@ class Recipe:
         model: the class name in :mod:`sepviz.models`.
         faces: ``faces(n, size, seed, **options)`` -> the training :class:`FaceSet`.
         target: ``target(faces)`` -> the ``y`` of ``fit(x, y)`` (``None``: faces alone).
-        fit_options: the model's own ``fit`` options (FaderNet's ``lambda_max``).
+        fit_options: the model's own ``fit`` options (FaderNet's ``lambda_max``); a
+            ``source`` among them is named by a key of :data:`SOURCES`.
         face_options: constructor options that also choose the faces (``identities``).
         relight: how the command line relights with this model: ``"slider"`` (a value of y
             per column), ``"decoders"`` (one decoder per column) or ``None``.
@@ -69,7 +70,15 @@ class Recipe:
         return self.faces(n, size, seed, **picked)
 
     def fit(self, model: SepvizModel, faces: FaceSet, steps: int, **fit_kwargs: Any) -> Any:
-        """``model.fit(faces.images, target(faces), steps=steps, ...)``; returns the model."""
+        """``model.fit(faces.images, target(faces), steps=steps, ...)``; returns the model.
+
+        ``source="centre light"`` (a key of :data:`SOURCES`) becomes the faces themselves
+        re-rendered that way: what an oracle encoder sees."""
+        if "source" in fit_kwargs:
+            name = fit_kwargs["source"]
+            if name not in SOURCES:
+                raise ValueError(f"source must be one of {tuple(SOURCES)}, got {name!r}")
+            fit_kwargs["source"] = SOURCES[name](faces)
         return model.fit(faces.images, self.target(faces), steps=steps, **fit_kwargs)
 
 
@@ -90,6 +99,11 @@ def azimuth_y(faces: FaceSet) -> torch.Tensor:
     return (faces.factors["azimuth"] / 60).clamp(-1, 1)[:, None]
 
 
+SOURCES: dict[str, Callable[[FaceSet], torch.Tensor]] = {
+    # every face under a light from straight ahead, its elevation kept: y carries the azimuth
+    "centre light": lambda faces: relit(faces, 0.0),
+}
+
 RECIPES: dict[str, Recipe] = {
     "autoencoder": Recipe("AutoEncoder", _people),
     "deepfakes": Recipe(
@@ -103,7 +117,7 @@ RECIPES: dict[str, Recipe] = {
         "FaderNet",
         _people,
         target=azimuth_y,
-        fit_options=("lambda_max", "lambda_ramp"),
+        fit_options=("lambda_max", "lambda_ramp", "source"),
         relight="slider",
     ),
     "multidecoder": Recipe(

@@ -1,6 +1,6 @@
 """Trained models on demand: train once with a recipe, then load from a cache.
 
-Several chapters study the same model (chapter 3 trains DeepFakes, chapters 5 and 6 probe
+Several chapters study the same model (chapter 3 trains DeepFakes, chapters 6 and 7 probe
 it). :func:`trained` trains it the first time with its recipe (:data:`sepviz.recipes.RECIPES`:
 which faces, which target) and saves it under ``cache_dir``; later calls with the same
 arguments load it in a second. The cache key is every argument plus the sepviz version, so a

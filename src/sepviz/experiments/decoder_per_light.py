@@ -1,4 +1,4 @@
-"""Chapter 7 (the blog's idea 2): one decoder per light class against a FaderNet.
+"""Chapter 8 (the blog's idea 2): one decoder per light class against a FaderNet.
 
 - :func:`relight_quality` relights unseen faces to every light class and compares each result
   with the renderer's face under that class's lamp, next to the input left unchanged.

@@ -277,6 +277,8 @@ class SliderCheck(Result):
     relit: tuple[Estimate, ...]
     unchanged: tuple[Estimate, ...]
     gain: tuple[Estimate, ...]
+    relit_mean: Estimate  # each face's PSNR averaged over the targets, then over faces
+    unchanged_mean: Estimate  # the same for the unchanged input
 
     @property
     def verdict(self) -> str:
@@ -306,23 +308,43 @@ def slider_check(
     targets: Sequence[float] = (-1.0, 0.0, 1.0),
     steps: int = 9,
     seed: int = 0,
+    inputs: torch.Tensor | None = None,
 ) -> SliderCheck:
     """Sweep y over [-1, 1] in ``steps`` values on ``test`` faces (is the measured light
-    monotone?), then relight to each target y and compare with the renderer's truth."""
+    monotone?), then relight to each target y and compare with the renderer's truth.
+
+    ``inputs``: what the model is fed for ``test`` (default ``test.images``; an oracle
+    encoder is fed the faces under a centre light); the unchanged-input baseline is always
+    ``test.images``."""
     from sepviz.data.synthetic import relit
     from sepviz.grids import relight_grid
     from sepviz.metrics import psnr
     from sepviz.realfaces import measured_light, rises
 
+    x = test.images if inputs is None else inputs
+    if len(x) != len(test):
+        raise ValueError(f"inputs must hold one face per test face ({len(test)}), got {len(x)}")
     sweep = torch.linspace(-1, 1, steps).tolist()
-    scores = measured_light(relight_grid(model, test.images, sweep))
+    scores = measured_light(relight_grid(model, x, sweep))
     monotone = bootstrap_mean(rises(scores).float(), "%", seed)
-    out, unchanged, gain = [], [], []
+    out, unchanged, gain, per_face = [], [], [], []
     for t in targets:
         truth = relit(test, 60 * t)
-        relit_db = psnr(model.relight(test.images, float(t)), truth)
+        relit_db = psnr(model.relight(x, float(t)), truth)
         input_db = psnr(test.images, truth)
         out.append(bootstrap_mean(relit_db, "dB", seed))
         unchanged.append(bootstrap_mean(input_db, "dB", seed))
         gain.append(paired_gain(relit_db, input_db, "dB", seed))
-    return SliderCheck(monotone, tuple(targets), tuple(out), tuple(unchanged), tuple(gain))
+        per_face.append((relit_db, input_db))
+    relit_mean, unchanged_mean = (
+        bootstrap_mean(torch.stack(dbs).mean(0), "dB", seed) for dbs in zip(*per_face)
+    )
+    return SliderCheck(
+        monotone,
+        tuple(targets),
+        tuple(out),
+        tuple(unchanged),
+        tuple(gain),
+        relit_mean,
+        unchanged_mean,
+    )

@@ -1,4 +1,4 @@
-"""Chapter 6 (the blog's idea 1): relight person A by swapping B's photograph under the wanted
+"""Chapter 7 (the blog's idea 1): relight person A by swapping B's photograph under the wanted
 light, retrieved in the shared latent, to A.
 
 - :func:`idea_one`: idea 1 against the truth for every lamp, next to the input unchanged and

@@ -1,4 +1,4 @@
-"""Chapter 5: where does each kind of information live in a trained model?
+"""Chapter 6: where does each kind of information live in a trained model?
 
 - :func:`latent_probes`: linear and MLP probes read known factors from the latents of unseen
   faces, next to the same linear probe on the faces' pixels (PCA) and chance.

@@ -42,12 +42,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sepviz.erasure import LeaceLayer
 from sepviz.models import blocks
 from sepviz.models.base import ModelConfig, Part, SepvizModel, positive_number
 from sepviz.train import Optimize, Streams
 
 ATTRIBUTES = ("continuous", "categorical")
 ADVERSARIES = ("confusion", "flip")
+ERASERS = ("none", "leace")
 CLIP = 5.0
 DEFAULT_LAMBDA_MAX = 3e-4  # the adversary's weight; 32 px numbers in tests/test_model_quality.py
 MEMORY = 4096  # latents the discriminator learns from (the last 64 batches of 64)
@@ -127,6 +129,11 @@ class FaderNetConfig(ModelConfig):
             ``"flip"`` (the paper's: E pushes it to a random other class).
         discriminator_steps: discriminator updates per training step, >= 1.
         discriminator_lr: its Adam learning rate.
+        eraser: ``"none"``, or ``"leace"``: the encoder ends with a
+            :class:`~sepviz.erasure.LeaceLayer` that erases, before the decoder, every linear
+            trace of the discriminator's classes of y (refitted at each step on the remembered
+            codes), so the encoder learns around a guaranteed linear eraser. Trained with
+            ``lambda_max = 0``: the eraser replaces the adversary.
     """
 
     attribute_dim: int = 1
@@ -135,9 +142,12 @@ class FaderNetConfig(ModelConfig):
     adversary: str = "confusion"
     discriminator_steps: int = 5
     discriminator_lr: float = 1e-3
+    eraser: str = "none"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.eraser not in ERASERS:
+            raise ValueError(f"eraser must be one of {ERASERS}, got {self.eraser!r}")
         if self.adversary not in ADVERSARIES:
             raise ValueError(f"adversary must be one of {ADVERSARIES}, got {self.adversary!r}")
         if self.attribute not in ATTRIBUTES:
@@ -180,6 +190,8 @@ class FaderNet(SepvizModel):
         self.n_groups = c.attribute_dim if c.attribute == "continuous" else 1
         self.n_classes = c.n_bins if c.attribute == "continuous" else c.attribute_dim
         self.encoder = blocks.encoder(c.image_size, c.latent_dim, standardize=True)
+        if c.eraser == "leace":
+            self.encoder.append(LeaceLayer(c.latent_dim))
         self.decoder = FaderDecoder(c.image_size, c.latent_dim, c.attribute_dim)
         self.latent_discriminator = latent_discriminator(
             c.latent_dim, self.n_groups * self.n_classes
@@ -288,6 +300,12 @@ class FaderNet(SepvizModel):
         bins = ((y.float() + 1) / 2 * self.n_classes).floor().long()
         return bins.clamp(0, self.n_classes - 1)
 
+    def erased_classes(self, y: torch.Tensor) -> torch.Tensor:
+        """(N, n_groups * n_classes) one-hot rows of :meth:`attribute_classes`: the concept
+        the ``"leace"`` eraser removes."""
+        one_hot = F.one_hot(self.attribute_classes(y), self.n_classes)
+        return one_hot.flatten(1).double()
+
     def _discriminator_loss(self, z: torch.Tensor, y: torch.Tensor, flip: bool) -> torch.Tensor:
         logits = self.latent_discriminator(z).float().view(-1, self.n_groups, self.n_classes)
         target = self.attribute_classes(y)
@@ -316,7 +334,16 @@ class FaderNet(SepvizModel):
         self, batch: dict[str, dict[str, torch.Tensor]], step: int, optimize: Optimize
     ) -> dict[str, Any]:
         x, y = batch["faces"]["x"], batch["faces"]["y"]
-        z = self.encoder(x)
+        source = batch["faces"].get("source", x)  # what the encoder sees (the oracle's differs)
+        if self.config.eraser == "leace":  # erase with the codes of the last MEMORY faces
+            *blocks_, eraser = self.encoder
+            h = nn.Sequential(*blocks_)(source)
+            h_seen, y_seen = self._remember(h.detach(), y)
+            if len(h_seen) > 1:
+                eraser.fit(h_seen, self.erased_classes(y_seen))
+            z = eraser(h)
+        else:
+            z = self.encoder(source)
         lam = self.lambda_at(step)
         out: dict[str, Any] = {"lambda": lam}
         if self.lambda_max > 0:  # 1. the discriminator learns to read y from z
@@ -339,9 +366,10 @@ class FaderNet(SepvizModel):
         out["reconstruction"] = reconstruction.detach()
         return out
 
-    def streams(self, x: torch.Tensor, y: Any = None) -> Streams:
+    def streams(self, x: torch.Tensor, y: Any = None, source: Any = None) -> Streams:
         """Faces ``x`` (N, 3, S, S) in [0, 1] with attributes ``y`` (N, attribute_dim): in
-        [-1, 1] for a continuous attribute, one-hot rows for a categorical one."""
+        [-1, 1] for a continuous attribute, one-hot rows for a categorical one; ``source``:
+        what the encoder sees instead of ``x`` (same shape), or ``None``."""
         if y is None:
             raise ValueError("a FaderNet needs the attribute y of every face: fit(x, y)")
         x = self.check(x)
@@ -351,7 +379,15 @@ class FaderNet(SepvizModel):
         one_hot = ((y == 0) | (y == 1)).all() and torch.equal(y.sum(1), torch.ones(len(y)))
         if self.attribute == "categorical" and not one_hot:
             raise ValueError("y must be one-hot rows for a categorical attribute")
-        return {"faces": {"x": x, "y": y.to(x.device)}}
+        faces = {"x": x, "y": y.to(x.device)}
+        if source is not None:
+            faces["source"] = self.check(source, "source")
+            if faces["source"].shape != x.shape:
+                raise ValueError(
+                    f"source must have the shape of x, {tuple(x.shape)}, "
+                    f"got {tuple(faces['source'].shape)}"
+                )
+        return {"faces": faces}
 
     def fit(  # type: ignore[override]
         self,
@@ -361,6 +397,7 @@ class FaderNet(SepvizModel):
         steps: int = 2000,
         lambda_max: float = DEFAULT_LAMBDA_MAX,
         lambda_ramp: int | None = None,
+        source: torch.Tensor | None = None,
         **train_kwargs: Any,
     ) -> FaderNet:
         """Train on faces ``x`` (N, 3, S, S) in [0, 1] with attributes ``y`` (N, attribute_dim);
@@ -370,19 +407,56 @@ class FaderNet(SepvizModel):
             lambda_max: final weight of the adversarial loss, >= 0; 0 trains a plain
                 conditional autoencoder (the latent keeps y).
             lambda_ramp: steps over which lambda rises linearly from 0 (default: steps // 2).
+            source: (N, 3, S, S) faces the encoder sees in place of ``x`` (the decoder still
+                rebuilds ``x`` from the code and y): ``x`` re-rendered under a centre light
+                gives an *oracle* encoder that never sees the light. ``None``: ``x`` itself.
             train_kwargs: passed to :func:`sepviz.train.fit` (``batch_size``, ``seed``, ...).
         """
         if not (isinstance(lambda_max, (int, float)) and lambda_max >= 0):
             raise ValueError(f"lambda_max must be a number >= 0, got {lambda_max!r}")
         if lambda_ramp is not None and (not isinstance(lambda_ramp, int) or lambda_ramp < 1):
             raise ValueError(f"lambda_ramp must be an int >= 1, got {lambda_ramp!r}")
+        if lambda_max > 0 and self.config.eraser != "none":
+            raise ValueError(
+                f"an eraser replaces the adversary: lambda_max must be 0 with eraser="
+                f"{self.config.eraser!r}, got {lambda_max!r}"
+            )
+        from sepviz.train import fit
+
         self.lambda_max = lambda_max
         self.lambda_ramp = lambda_ramp if lambda_ramp is not None else max(1, steps // 2)
-        return super().fit(x, y, steps=steps, **train_kwargs)
+        streams = self.streams(x, y, source)
+        self.history = fit(self, streams, steps=steps, **train_kwargs)
+        self.after_fit(streams)
+        return self
 
     def after_fit(self, streams: Streams) -> None:
         # the adversary keeps the encoder moving to the last step: re-measure BatchNorm
         faces = streams["faces"]
+        source = faces.get("source", faces["x"])
         self.recalibrate_batchnorm(
-            lambda xb, yb: self.decoder(self.encoder(xb), yb), faces["x"], faces["y"]
+            lambda xb, yb: self.decoder(self.encoder(xb), yb), source, faces["y"]
         )
+        if self.config.eraser == "leace":  # refit on the final codes of every training face
+            self.fit_eraser(source, faces["y"])
+
+    @torch.no_grad()
+    def fit_eraser(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Refit the ``"leace"`` eraser on the codes of faces ``x`` (N, 3, S, S) with
+        attributes ``y`` (N, attribute_dim): afterwards no linear read-out of those codes
+        beats a constant at telling the discriminator's classes of y apart."""
+        if self.config.eraser != "leace":
+            raise ValueError(f"this FaderNet has no eraser (eraser={self.config.eraser!r})")
+        *blocks_, eraser = self.encoder
+        codes = self.batched(nn.Sequential(*blocks_), self.check(x))
+        eraser.fit(codes, self.erased_classes(self._as_y(y, len(codes)).cpu()))
+
+    def with_eraser(self, x: torch.Tensor, y: torch.Tensor) -> FaderNet:
+        """LEACE after training: a copy of this model whose encoder ends with an eraser fitted
+        on the codes of faces ``x`` with attributes ``y``, the weights unchanged (the decoder
+        was never trained on erased codes)."""
+        copy = type(self)(dataclasses.replace(self.config, eraser="leace")).to(self.device)
+        copy.load_state_dict({**copy.state_dict(), **self.state_dict()})
+        copy.history = self.history
+        copy.fit_eraser(x, y)
+        return copy.eval()

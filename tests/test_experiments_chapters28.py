@@ -1,4 +1,4 @@
-"""Chapters 2 and 7's experiments: known answers on stand-ins and tiny models (16 px).
+"""Chapters 2 and 8's experiments: known answers on stand-ins and tiny models (16 px).
 
 - :mod:`sepviz.experiments.autoencoder_vs_pca`: the convergence check on a known loss curve,
   a stand-in autoencoder that is exactly PCA (AE - PCA = 0 everywhere) or nearly perfect (it
@@ -152,7 +152,7 @@ def test_the_crossover_sentence_brackets_the_ten_true_factors() -> None:
     assert "between d = 2 and d = 4, which does not bracket" in early.verdict
 
 
-# -- chapter 7 --------------------------------------------------------------------------
+# -- chapter 8 --------------------------------------------------------------------------
 
 
 def test_relighting_with_the_identity_gains_nothing() -> None:

@@ -1,0 +1,127 @@
+"""The methods of chapter 5 on tiny FaderNets (16 px): LEACE inside training, LEACE after
+training and the oracle encoder, and the comparison that judges them on the ladder."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sepviz.data.synthetic import make_faces, relit
+from sepviz.experiments.hidden_or_removed import DISCRIMINATOR, Comparison, Method, compare
+from sepviz.models import FaderNet
+from sepviz.recipes import SOURCES, azimuth_y, recipe
+
+SIZE = 16
+
+
+@pytest.fixture(scope="module")
+def faces():  # type: ignore[no-untyped-def]
+    return make_faces(400, size=SIZE, identities=4, seed=0)
+
+
+def tiny(faces, steps: int = 120, **options) -> FaderNet:  # type: ignore[no-untyped-def]
+    fit = {k: options.pop(k) for k in ("lambda_max", "source") if k in options}
+    torch.manual_seed(0)
+    model = FaderNet(image_size=SIZE, latent_dim=16, **options)
+    return recipe("fadernet").fit(model, faces, steps, progress=False, seed=0, **fit)
+
+
+def cross_covariance(z: torch.Tensor, concept: torch.Tensor) -> float:
+    z = z.detach()
+    zc, cc = z.double() - z.double().mean(0), concept.double() - concept.double().mean(0)
+    return float((zc.T @ cc / len(z)).abs().max())
+
+
+@pytest.fixture(scope="module")
+def plain(faces) -> FaderNet:  # type: ignore[no-untyped-def]
+    return tiny(faces, lambda_max=0.0)
+
+
+@pytest.fixture(scope="module")
+def inside(faces) -> FaderNet:  # type: ignore[no-untyped-def]
+    return tiny(faces, lambda_max=0.0, eraser="leace")
+
+
+@pytest.fixture(scope="module")
+def oracle(faces) -> FaderNet:  # type: ignore[no-untyped-def]
+    return tiny(faces, lambda_max=0.0, source="centre light")
+
+
+def test_leace_inside_training_leaves_no_linear_trace_of_y_on_the_training_faces(
+    faces, plain: FaderNet, inside: FaderNet, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    classes = inside.erased_classes(azimuth_y(faces))
+    assert classes.shape == (len(faces), 8)  # the discriminator's 8 bins of y, one-hot
+    z = inside.encode(faces.images)
+    assert (
+        cross_covariance(z, classes) < 1e-5 < cross_covariance(plain.encode(faces.images), classes)
+    )
+    assert z.var(0).sum() > 0.5  # the eraser takes the light's directions, not the code
+    path = inside.save(tmp_path / "inside.pt")
+    assert torch.allclose(FaderNet.load(path).encode(faces.images), z, atol=1e-6)
+
+
+def test_leace_after_training_changes_no_weight(faces, plain: FaderNet) -> None:  # type: ignore[no-untyped-def]
+    before = {k: v.clone() for k, v in plain.state_dict().items()}
+    after = plain.with_eraser(faces.images, azimuth_y(faces))
+    for key, value in before.items():  # the original is untouched, the copy shares its weights
+        assert torch.equal(plain.state_dict()[key], value)
+        assert torch.equal(after.state_dict()[key], value), key
+    z = after.encode(faces.images)
+    assert cross_covariance(z, after.erased_classes(azimuth_y(faces))) < 1e-5
+    assert after.history is plain.history and not after.training
+
+
+def test_the_oracle_encoder_sees_every_face_under_a_centre_light(faces, oracle: FaderNet) -> None:  # type: ignore[no-untyped-def]
+    source = SOURCES["centre light"](faces)
+    assert torch.equal(source, relit(faces, 0.0))
+    # the same faces under another light: the oracle's input, hence its code, does not change
+    moved = make_faces(400, size=SIZE, identities=4, seed=0)
+    moved.factors["azimuth"] = -moved.factors["azimuth"]
+    assert torch.allclose(SOURCES["centre light"](moved), source)
+    assert oracle.history is not None and oracle.history.steps[-1] == 119
+
+
+def test_bad_eraser_and_source_arguments(faces, plain: FaderNet) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="eraser must be one of"):
+        FaderNet(image_size=SIZE, eraser="inlp")
+    with pytest.raises(ValueError, match="lambda_max must be 0 with eraser='leace'"):
+        FaderNet(image_size=SIZE, eraser="leace").fit(
+            faces.images, azimuth_y(faces), lambda_max=1e-3
+        )
+    with pytest.raises(ValueError, match="has no eraser"):
+        plain.fit_eraser(faces.images, azimuth_y(faces))
+    with pytest.raises(ValueError, match="source must have the shape of x"):
+        plain.streams(faces.images, azimuth_y(faces), faces.images[:10])
+    with pytest.raises(ValueError, match="source must be one of"):
+        recipe("fadernet").fit(plain, faces, 1, source="left light")
+
+
+def test_the_comparison_finds_the_oracle_removes_what_the_plain_model_keeps(
+    faces, plain: FaderNet, inside: FaderNet, oracle: FaderNet
+) -> None:  # type: ignore[no-untyped-def]
+    test = make_faces(600, size=SIZE, identities=4, seed=1)
+    methods = [
+        Method("plain", plain, 1.0),
+        Method("LEACE inside training", inside, 2.0),
+        Method("oracle encoder", oracle, 3.0, source="centre light"),
+    ]
+    result = compare(methods, test, slider_faces=60)
+    assert isinstance(result, Comparison) and result.methods == (
+        "plain",
+        "LEACE inside training",
+        "oracle encoder",
+    )
+    plain_ladder, _, oracle_ladder = result.ladders
+    assert plain_ladder.reads("linear")  # light moves most pixels: the plain code keeps it
+    for reader, score in zip(oracle_ladder.readers, oracle_ladder.scores):
+        assert not oracle_ladder.reads(reader), f"the oracle leaks the light to {reader}: {score}"
+    assert DISCRIMINATOR not in result.readers  # no method here trained an adversary
+    assert "- **plain** **keeps it**" in result.verdict
+    assert "- **oracle encoder** **removes it**" in result.verdict
+    assert len(result.best(2)) == 2 and set(result.best(2)) <= set(result.methods)
+    assert result.table().count("\n") == 2 + 3 + 1  # header, rule, 3 methods, chance
+    assert "| input unchanged |" in result.costs() and "| 3 s |" in result.costs()
+    assert all(0 <= m.value <= 1 for m in result.monotone)
+    figure = result.plot()
+    assert figure.axes[0].get_ylabel() == "light class read from z (%)"
