@@ -43,6 +43,7 @@ import torch
 
 from sepviz.data.synthetic import (
     LIGHT_CLASSES,
+    SECOND_LIGHTS,
     class_azimuths,
     factor_matrix,
     make_faces,
@@ -79,10 +80,9 @@ def deepfakes_row(norm: str, steps: int, second: bool = False) -> dict[str, floa
     """Swap and reconstruction of a DeepFakes with ``norm`` decoders, and its training time."""
     torch.manual_seed(FIT["seed"])
     if second:  # two random people, narrower lights
-        lights = {"azimuth_range": (-45.0, 45.0), "elevation_range": (-20.0, 20.0)}
-        faces = make_faces(2000, size=32, identities=2, seed=7, **lights)
+        faces = make_faces(2000, size=32, identities=2, seed=7, **SECOND_LIGHTS)
         people = factor_matrix(faces)[:2]  # face i is person i % 2
-        test = make_faces(200, size=32, identities=people[:1], seed=8, **lights)
+        test = make_faces(200, size=32, identities=people[:1], seed=8, **SECOND_LIGHTS)
         target: torch.Tensor | str = people[1]
     else:
         faces = make_faces(2000, size=32, identities=["A", "B"], seed=0)

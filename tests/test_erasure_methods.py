@@ -120,7 +120,8 @@ def test_the_comparison_finds_the_oracle_removes_what_the_plain_model_keeps(
     assert "- **plain** **keeps it**" in result.verdict
     assert "- **oracle encoder** **removes it**" in result.verdict
     assert len(result.best(2)) == 2 and set(result.best(2)) <= set(result.methods)
-    assert result.table().count("\n") == 2 + 3 + 1  # header, rule, 3 methods, chance
+    assert result.table().count("\n") == 2 + 3 + 2  # header, rule, 3 methods, pixels, chance
+    assert result.pixels.reads("linear")  # the faces show the light plainly
     assert "| input unchanged |" in result.costs() and "| 3 s |" in result.costs()
     assert all(0 <= m.value <= 1 for m in result.monotone)
     figure = result.plot()

@@ -161,6 +161,36 @@ def test_probe_on_noise_scores_near_chance(kind: str, tolerance: float) -> None:
     assert result.accuracy_std < 0.1
 
 
+def faint_linear_light(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 64) codes whose 3 light classes sit along one direction, faint against the noise:
+    the answer is linear, and an MLP with early stopping tends to stop before it finds it."""
+    rng = np.random.default_rng(seed)
+    light = np.arange(n) % 3
+    z = rng.standard_normal((n, 64))
+    z[:, 0] += 0.6 * light
+    return z @ np.linalg.qr(rng.standard_normal((64, 64)))[0], light
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mlp_probe_reads_a_linear_answer_at_least_as_well_as_the_linear_probe(seed: int) -> None:
+    z, light = faint_linear_light(1200, seed)
+    linear, mlp = (probe(z, light, kind=k, seed=seed) for k in ("linear", "mlp"))
+    assert linear.accuracy > linear.chance + 0.1, str(linear)
+    assert mlp.accuracy >= linear.accuracy - 0.02, f"{mlp} vs {linear}"
+
+
+def test_mlp_probe_keeps_the_network_where_the_answer_is_not_linear() -> None:
+    from sepviz.probe_heads import LinearSkipMLP
+    from sepviz.probes import _probe_estimator
+
+    rng = np.random.default_rng(0)
+    z = rng.uniform(-1, 1, (1200, 2))
+    ring = (np.hypot(z[:, 0], z[:, 1]) > 0.7).astype(int)  # no line separates a disc
+    head = _probe_estimator("mlp", "classification", 0, 128).fit(z, ring)[-1]
+    assert isinstance(head, LinearSkipMLP) and head.chosen_ == "mlp"
+    assert probe(z, ring, kind="mlp").accuracy > probe(z, ring).accuracy + 0.2
+
+
 def test_probe_chance_is_the_majority_class_and_strings_work() -> None:
     y = np.array(["left"] * 70 + ["right"] * 30)
     z = np.random.default_rng(2).standard_normal((100, 4))
@@ -179,7 +209,7 @@ def test_regression_probe_r2() -> None:
         assert good.r2 > 0.98
         bad = probe(rng.standard_normal((500, 8)), t, kind=kind)
         assert abs(bad.r2) < 0.15 and bad.chance == 0.0
-    assert str(good).startswith("mlp probe: R² 0.9")
+    assert str(good).startswith("mlp probe: R² ") and "(chance 0.000)" in str(good)
 
 
 def test_probe_task_override_treats_floats_as_classes() -> None:

@@ -170,6 +170,8 @@ def _probe_estimator(kind: str, task: str, seed: int, hidden: int, whiten: bool 
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from sepviz.probe_heads import LinearSkipMLP
+
     mlp: dict[str, Any] = {
         "hidden_layer_sizes": (hidden,),
         "alpha": 1e-3,
@@ -178,14 +180,13 @@ def _probe_estimator(kind: str, task: str, seed: int, hidden: int, whiten: bool 
         "n_iter_no_change": 15,
         "random_state": seed,
     }
-    if kind == "linear" and task == "classification":
-        head: Any = LogisticRegression(C=1.0, max_iter=2000)
-    elif kind == "linear":
-        head = RidgeCV(alphas=np.logspace(-3, 3, 7))
-    elif task == "classification":
-        head = MLPClassifier(**mlp)
+    if task == "classification":
+        linear: Any = LogisticRegression(C=1.0, max_iter=2000)
+        network: Any = MLPClassifier(**mlp)
     else:
-        head = TransformedTargetRegressor(MLPRegressor(**mlp), transformer=StandardScaler())
+        linear = RidgeCV(alphas=np.logspace(-3, 3, 7))
+        network = TransformedTargetRegressor(MLPRegressor(**mlp), transformer=StandardScaler())
+    head = linear if kind == "linear" else LinearSkipMLP(linear, network, task, random_state=seed)
     return make_pipeline(PCA(whiten=True) if whiten else StandardScaler(), head)
 
 
@@ -209,7 +210,10 @@ def probe(
     ``LogisticRegression`` (``kind="linear"``) or an ``MLPClassifier`` with one hidden layer
     of ``hidden`` ReLU units (``kind="mlp"``), scored by accuracy. Float labels use
     ``KFold`` and ``RidgeCV`` / an ``MLPRegressor`` (target standardised), scored by R^2.
-    Folds are shuffled with ``seed``.
+    Folds are shuffled with ``seed``. The MLP has a linear skip path
+    (:class:`~sepviz.probe_heads.LinearSkipMLP`): where the linear head validates better on
+    a fifth of the training fold, it is kept instead, so the MLP probe is never the weaker
+    reader of the two (up to the noise of that split).
 
     Args:
         z: (N, D) codes (or (N, ...) flattened), e.g. from :func:`extract_latents`.

@@ -41,6 +41,13 @@ documented ones: a recognisable face at 32, a clearly nicer one at 128."""
 AZIMUTH_RANGE = (-60.0, 60.0)
 ELEVATION_RANGE = (-30.0, 30.0)
 AMBIENT, DIFFUSE = 0.15, 0.85
+SECOND_LIGHTS: dict[str, tuple[float, float]] = {
+    "azimuth_range": (-45.0, 45.0),
+    "elevation_range": (-20.0, 20.0),
+}
+"""The lights of the *second face distribution* (``make_faces(..., **SECOND_LIGHTS)`` with
+random people instead of A and B): faces no model of the book was tuned on, where the tests
+check that a swap still works."""
 
 PERSONS: dict[str, torch.Tensor] = {
     # nose_size, lip_colour, face_width, skin_tone, eye_spacing

@@ -221,6 +221,7 @@ class Comparison(Result):
 
     methods: tuple[str, ...]
     ladders: tuple[Ladder, ...]
+    pixels: Ladder  # the baseline: the same readers on the faces' pixels (64 PCA components)
     reconstruction: tuple[Estimate, ...]
     relit: tuple[Estimate, ...]
     unchanged: Estimate
@@ -280,6 +281,8 @@ class Comparison(Result):
         for method, ladder in zip(self.methods, self.ladders):
             score = dict(zip(ladder.readers, ladder.scores))
             rows.append((method, *(score.get(r, "—") for r in self.readers)))
+        pixels = dict(zip(self.pixels.readers, self.pixels.scores))
+        rows.append(("pixels (PCA), no model", *(pixels.get(r, "—") for r in self.readers)))
         rows.append(("chance", *(f"{self.chance:.0%}" for _ in self.readers)))
         return markdown_table(("method", *self.readers), rows)
 
@@ -348,7 +351,7 @@ def compare(
         seed: readers, bootstraps.
         slider_faces: faces of ``test`` used for the slider checks (relight, direction).
     """
-    from sepviz.experiments.fadernet import slider_check
+    from sepviz.experiments.fadernet import pixel_codes, slider_check
     from sepviz.metrics import psnr
     from sepviz.probes import extract_latents
     from sepviz.recipes import azimuth_y
@@ -372,9 +375,11 @@ def compare(
         check = slider_check(method.model, test[:k], seed=seed, inputs=x[:k])
         relit.append(check.relit_mean)
         monotone.append(check.monotone)
+    pixels = pixel_codes(test.images)
     return Comparison(
         tuple(m.name for m in methods),
         tuple(ladders),
+        read_ladder(pixels[:half], light[:half], pixels[half:], light[half:], "pixels", seed=seed),
         tuple(reconstruction),
         tuple(relit),
         check.unchanged_mean,  # the same faces and truth for every method
