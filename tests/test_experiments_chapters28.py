@@ -227,3 +227,42 @@ def test_the_verdict_names_the_winner_first_and_the_faster_design() -> None:
     assert "takes longer to train (70 s against 62 s)" in slower
     tie = _comparison(_db(0.1), 32, 62).verdict
     assert "**not distinguishable**" in tie and "covers 0" in tie
+
+
+def _lamps_or_classes(lamp_gain: float, class_gain: float) -> dpl.LampsOrClasses:
+    def r(value: float) -> Estimate:
+        return Estimate(value, value - 0.05, value + 0.05)
+
+    gains = tuple((_db(g), _db(2.0), _db(g)) for g in (lamp_gain, class_gain))
+    return dpl.LampsOrClasses(
+        (dpl.LAMPS, dpl.CLASSES),
+        ("left", "centre", "right"),
+        gains,
+        (r(0.1), r(0.8)),
+        (r(0.1), r(0.7)),
+    )
+
+
+def test_lamps_or_classes_verdict_follows_the_side_gains() -> None:
+    split = _lamps_or_classes(9.0, 0.5)
+    assert split.verdict.startswith("**Idea 2 works with lamps, not with light classes.**")
+    assert "gain over the input left 9.0 dB ± 0.2" in split.verdict
+    assert "holds more of the light within its class (R² 0.80 ± 0.05 against" in split.verdict
+    assert "(r = 0.70 ± 0.05, against 0.10 ± 0.05" in split.verdict
+    assert _lamps_or_classes(9.0, 6.0).verdict.startswith("**Idea 2 works both ways**")
+    assert _lamps_or_classes(1.0, 0.5).verdict.startswith("**Idea 2 does not relight")
+    assert split.table().count("\n") == 2 + 2
+
+
+def test_lamps_or_classes_measures_both_models(designs) -> None:
+    lamps = designs[3][dpl.MULTI]
+    classes = dpl.train_on_classes(SIZE, 20, 150, seed=0, **FIT)
+    assert classes.names == lamps.names == dpl.lamp_names(3)
+    result = dpl.lamps_or_classes({dpl.LAMPS: lamps, dpl.CLASSES: classes}, n_test=90)
+    assert result.models == (dpl.LAMPS, dpl.CLASSES) and result.classes == (
+        "left",
+        "centre",
+        "right",
+    )
+    assert all(len(g) == 3 for g in result.gain)
+    assert all(-1 <= f.value <= 1 for f in result.follows)

@@ -6,6 +6,10 @@
   fixed lamps), and :func:`compare_designs` measures what each relights and what it costs:
   PSNR to the truth with intervals (paired face by face), parameters, training memory
   (:func:`sepviz.cost.training_memory`) and training time (``model.history.seconds``).
+- :func:`train_on_classes` trains the multi-decoder on light from anywhere in each class, and
+  :func:`lamps_or_classes` sets it against the one trained on the lamps: relight gains to the
+  lamps, the light within its class in the latent, and whether the relit light follows the
+  input's.
 """
 
 from __future__ import annotations
@@ -17,7 +21,14 @@ from typing import Any
 import torch
 
 from sepviz.data.faceset import FaceSet
-from sepviz.experiments import Estimate, Result, bootstrap_mean, markdown_table, paired_gain
+from sepviz.experiments import (
+    Estimate,
+    Result,
+    bootstrap_mean,
+    from_folds,
+    markdown_table,
+    paired_gain,
+)
 
 Relight = Callable[[torch.Tensor, int], torch.Tensor]
 """``relight(x, k)``: faces x (N, 3, S, S) in [0, 1] relit to light class k."""
@@ -402,3 +413,128 @@ def compare_designs(
             history = model.history
             fields[f"{key}_seconds"].append(history.seconds if history is not None else None)
     return DesignComparison(lamps=tuple(lamps), **{k: tuple(v) for k, v in fields.items()})
+
+
+# -- lamps or light classes? ---------------------------------------------------------------
+LAMPS, CLASSES = "trained on 3 lamps", "trained on light classes"
+"""The two training sets of :func:`lamps_or_classes`: faces under the 3 class lamps only, or
+faces lit from anywhere in each class's range (the blog's idea 2 read literally)."""
+
+
+def train_on_classes(
+    size: int = 32,
+    steps: int = 800,
+    n_faces: int = 3000,
+    batch: int = 64,
+    seed: int = 0,
+    **fit_kwargs: Any,
+) -> Any:
+    """A 3-class :class:`~sepviz.models.MultiDecoder` trained like :func:`train_designs`'s, on
+    faces whose azimuth is drawn anywhere in [-60, 60] (its class: left / centre / right)."""
+    from sepviz.data.synthetic import make_faces
+    from sepviz.models import MultiDecoder
+
+    faces = make_faces(n_faces, size=size, identities=8, seed=seed)
+    torch.manual_seed(seed)
+    model = MultiDecoder(classes=lamp_names(3), image_size=size)
+    return model.fit(
+        faces.images,
+        faces.factors["light_class"],
+        steps=steps,
+        batch_size=max(1, batch // 3),
+        seed=seed,
+        **fit_kwargs,
+    )
+
+
+@dataclass(frozen=True)
+class LampsOrClasses(Result):
+    """Both multi-decoders relight faces lit from anywhere (3 classes) to each class's lamp.
+
+    ``gain[i][k]``: PSNR gain over the unchanged input of model ``i`` relighting to class
+    ``k``; ``within[i]``: held-out R² of a linear probe reading the azimuth *within its class*
+    (azimuth minus the class's lamp) from the model's latent; ``follows[i]``: correlation, over
+    faces relit to another class, between the input's azimuth and the measured light of the
+    output (the truth, lit by the lamp, has 0).
+    """
+
+    models: tuple[str, ...]
+    classes: tuple[str, ...]
+    gain: tuple[tuple[Estimate, ...], ...]
+    within: tuple[Estimate, ...]
+    follows: tuple[Estimate, ...]
+
+    @property
+    def verdict(self) -> str:
+        def gains(i: int) -> str:
+            return ", ".join(f"{c} {g}" for c, g in zip(self.classes, self.gain[i]))
+
+        sides = [self.gain[i][0].low > 4 and self.gain[i][-1].low > 4 for i in range(2)]
+        (w0, w1), (f0, f1) = self.within, self.follows
+        if sides[0] and not sides[1]:
+            same = w0.low <= w1.high and w1.low <= w0.high  # the intervals overlap
+            held = (
+                f"although both latents hold about as much of the light within its class "
+                f"(R² {w1} and {w0}): what differs is what the decoders do with it."
+                if same
+                else f"and its latent holds {'more' if w1.value > w0.value else 'less'} of "
+                f"the light within its class (R² {w1} against {w0})."
+            )
+            head = (
+                "**Idea 2 works with lamps, not with light classes.** Trained on light from "
+                f"anywhere in each class, the decoders follow the input's light (r = {f1}, "
+                f"against {f0} for the lamps' decoders) instead of imposing their lamp, {held}"
+            )
+        elif all(sides):
+            head = "**Idea 2 works both ways**: both multi-decoders relight to the side lamps."
+        else:
+            head = "**Idea 2 does not relight to the side lamps** in this run."
+        facts = " ".join(
+            f"{m.capitalize()}: gain over the input {gains(i)}." for i, m in enumerate(self.models)
+        )
+        return f"{head} {facts}"
+
+    def table(self) -> str:
+        rows = [
+            (m, *g, w, f) for m, g, w, f in zip(self.models, self.gain, self.within, self.follows)
+        ]
+        header = (
+            "model",
+            *(f"gain to {c}" for c in self.classes),
+            "azimuth in class, R²",
+            "output follows input, r",
+        )
+        return markdown_table(header, rows)
+
+
+def lamps_or_classes(models: Mapping[str, Any], n_test: int = 400, seed: int = 0) -> LampsOrClasses:
+    """Relight ``n_test`` unseen faces lit from anywhere (new people) with each of
+    ``{name: 3-class multi-decoder}`` to every class but their own, against the face under the
+    class's lamp; then measure why: the within-class azimuth in the latent, and whether the
+    output's light follows the input's."""
+    from sepviz.data.real import lighting_pseudo_label
+    from sepviz.data.synthetic import LIGHT_CLASSES, class_azimuths, make_faces
+    from sepviz.experiments.limits import correlation
+    from sepviz.probes import extract_latents, probe
+
+    size = next(iter(models.values())).image_size
+    test = make_faces(n_test, size=size, identities=8, seed=seed + 1)
+    lamps = class_azimuths(3)
+    azimuth, own = test.factors["azimuth"], test.factors["light_class"]
+    within_class = (azimuth - lamps[own]).numpy()
+    gain, within, follows = [], [], []
+    for model in models.values():
+        relight = relight_by(model)
+        quality = relight_quality(relight, test, lamps.tolist(), LIGHT_CLASSES, seed)
+        gain.append(tuple(quality.gain))
+        z = extract_latents(model, test.images)
+        within.append(from_folds(probe(z, within_class, seed=seed).fold_scores, ""))
+        inputs, outputs = [], []  # centred within each target class: the lamp's offset goes
+        for k in range(3):
+            other = own != k
+            light = lighting_pseudo_label(relight(test.images[other], k))[0].double()
+            inputs.append(azimuth[other].double() - azimuth[other].double().mean())
+            outputs.append(light - light.mean())
+        follows.append(correlation(torch.cat(inputs).numpy(), torch.cat(outputs).numpy(), seed))
+    names = tuple(LIGHT_CLASSES)
+    return LampsOrClasses(tuple(models), names, tuple(gain), tuple(within), tuple(follows))
