@@ -126,3 +126,41 @@ def test_the_comparison_finds_the_oracle_removes_what_the_plain_model_keeps(
     assert all(0 <= m.value <= 1 for m in result.monotone)
     figure = result.plot()
     assert figure.axes[0].get_ylabel() == "light class read from z (%)"
+
+
+def test_the_verdict_names_who_is_blind_and_who_still_reads() -> None:
+    from sepviz.experiments import Estimate
+    from sepviz.experiments.hidden_or_removed import READERS, Ladder
+
+    def pct(value: float) -> Estimate:
+        return Estimate(value, value - 0.02, value + 0.02, "%")
+
+    def db(value: float) -> Estimate:
+        return Estimate(value, value - 0.1, value + 0.1, "dB")
+
+    hidden = Ladder(
+        "adversary",
+        (DISCRIMINATOR, *READERS),
+        tuple(map(pct, (0.25, 0.41, 0.97, 0.41, 0.96))),
+        0.36,
+    )
+    removed = Ladder("oracle", READERS, tuple(map(pct, (0.33, 0.35, 0.33, 0.37))), 0.36)
+    result = Comparison(
+        ("adversary", "oracle"),
+        (hidden, removed),
+        removed,
+        (db(35.6), db(39.2)),
+        (db(33.5), db(38.0)),
+        db(22.8),
+        (pct(1.0), pct(1.0)),
+        (282.0, 196.0),
+    )
+    assert (
+        "- **adversary** **hides it** from the training discriminator, linear and MLP readers, "
+        "but the whitened linear and post-hoc adversary still read it (the strongest, whitened "
+        "linear: 97% ± 2)." in result.verdict
+    )
+    assert "- **oracle** **removes it** for every reader" in result.verdict
+    assert result.best(2) == ("oracle", "adversary") and result.readers[0] == DISCRIMINATOR
+    assert "| adversary | 25% ± 2 | 41% ± 2 | 97% ± 2 | 41% ± 2 | 96% ± 2 |" in result.table()
+    assert "| oracle | — | 33% ± 2 |" in result.table() and "| 282 s |" in result.costs()

@@ -127,6 +127,11 @@ def read_ladder(
     return Ladder(method, tuple(readers), tuple(scores), float(counts.max() / counts.sum()))
 
 
+def _and(names: Sequence[str]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 # -- the methods -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Method:
@@ -259,8 +264,9 @@ class Comparison(Result):
         blind = [r for r in ladder.readers if r not in reading]
         verb = "reads" if len(reading) == 1 else "read"
         return (
-            f"**hides it** from {', '.join(blind)}, but {', '.join(reading)} still {verb} it "
-            f"(the strongest, {strongest[1]}: {strongest[0]})"
+            f"**hides it** from the {_and(blind)} reader{'s' if len(blind) > 1 else ''}, but "
+            f"the {_and(reading)} still {verb} it (the strongest, {strongest[1]}: "
+            f"{strongest[0]})"
         )
 
     @property
