@@ -463,14 +463,14 @@ def leace_in_and_out_of_sample(
     ``after`` is the "LEACE after training" method of :func:`methods`; its eraser's concept
     (the discriminator's bins of y) is used for both."""
     from sepviz.erasure import fit_leace
-    from sepviz.probes import extract_latents
     from sepviz.recipes import azimuth_y
 
     model, light, half = after.model, test.factors["light_class"], len(test) // 2
-    *blocks, _ = model.encoder
-    raw = model.batched(torch.nn.Sequential(*blocks), after.inputs(test))
+    before, eraser = model.split_eraser()
+    raw = model.batched(before, after.inputs(test))  # codes before erasure, computed once
     erased = fit_leace(raw, model.erased_classes(azimuth_y(test)))(raw)
-    theirs = extract_latents(model, after.inputs(test))
+    with torch.no_grad():
+        theirs = eraser(raw)  # what model.encode gives: the eraser fitted on training faces
 
     def ladder(z: torch.Tensor, name: str) -> Ladder:
         return read_ladder(z[:half], light[:half], z[half:], light[half:], name, readers, seed)

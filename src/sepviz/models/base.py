@@ -102,9 +102,13 @@ class SepvizModel(nn.Module):
         ``train_kwargs`` go to :func:`sepviz.train.fit` (``batch_size``, ``seed``,
         ``checkpoint_dir``, ``resume``, ``callbacks``, ``progress``, ``device``, ...).
         """
+        return self.fit_streams(self.streams(x, y), steps, **train_kwargs)
+
+    def fit_streams(self: M, streams: Streams, steps: int, **train_kwargs: Any) -> M:
+        """Train on named ``streams`` (what :meth:`streams` returns) for ``steps`` steps with
+        :func:`sepviz.train.fit`, then run :meth:`after_fit`; returns the model."""
         from sepviz.train import fit
 
-        streams = self.streams(x, y)
         self.history = fit(self, streams, steps=steps, **train_kwargs)
         self.after_fit(streams)
         return self

@@ -336,8 +336,8 @@ class FaderNet(SepvizModel):
         x, y = batch["faces"]["x"], batch["faces"]["y"]
         source = batch["faces"].get("source", x)  # what the encoder sees (the oracle's differs)
         if self.config.eraser == "leace":  # erase with the codes of the last MEMORY faces
-            *blocks_, eraser = self.encoder
-            h = nn.Sequential(*blocks_)(source)
+            before, eraser = self.split_eraser()
+            h = before(source)
             h_seen, y_seen = self._remember(h.detach(), y)
             if len(h_seen) > 1:
                 eraser.fit(h_seen, self.erased_classes(y_seen))
@@ -421,14 +421,9 @@ class FaderNet(SepvizModel):
                 f"an eraser replaces the adversary: lambda_max must be 0 with eraser="
                 f"{self.config.eraser!r}, got {lambda_max!r}"
             )
-        from sepviz.train import fit
-
         self.lambda_max = lambda_max
         self.lambda_ramp = lambda_ramp if lambda_ramp is not None else max(1, steps // 2)
-        streams = self.streams(x, y, source)
-        self.history = fit(self, streams, steps=steps, **train_kwargs)
-        self.after_fit(streams)
-        return self
+        return self.fit_streams(self.streams(x, y, source), steps, **train_kwargs)
 
     def after_fit(self, streams: Streams) -> None:
         # the adversary keeps the encoder moving to the last step: re-measure BatchNorm
@@ -440,15 +435,20 @@ class FaderNet(SepvizModel):
         if self.config.eraser == "leace":  # refit on the final codes of every training face
             self.fit_eraser(source, faces["y"])
 
+    def split_eraser(self) -> tuple[nn.Sequential, LeaceLayer]:
+        """The encoder's blocks before its ``"leace"`` eraser (codes before erasure), and the
+        eraser; a ``ValueError`` for a FaderNet built without one."""
+        if self.config.eraser != "leace":
+            raise ValueError(f"this FaderNet has no eraser (eraser={self.config.eraser!r})")
+        return self.encoder[:-1], self.encoder[-1]
+
     @torch.no_grad()
     def fit_eraser(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Refit the ``"leace"`` eraser on the codes of faces ``x`` (N, 3, S, S) with
         attributes ``y`` (N, attribute_dim): afterwards no linear read-out of those codes
         beats a constant at telling the discriminator's classes of y apart."""
-        if self.config.eraser != "leace":
-            raise ValueError(f"this FaderNet has no eraser (eraser={self.config.eraser!r})")
-        *blocks_, eraser = self.encoder
-        codes = self.batched(nn.Sequential(*blocks_), self.check(x))
+        before, eraser = self.split_eraser()
+        codes = self.batched(before, self.check(x))
         eraser.fit(codes, self.erased_classes(self._as_y(y, len(codes)).cpu()))
 
     def with_eraser(self, x: torch.Tensor, y: torch.Tensor) -> FaderNet:
