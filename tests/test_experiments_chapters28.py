@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import matplotlib.pyplot as plt
 import pytest
 import torch
 
+from sepviz import zoo
 from sepviz.data.synthetic import class_azimuths, make_faces
 from sepviz.experiments import Estimate
 from sepviz.experiments import autoencoder_vs_pca as avp
@@ -171,7 +173,8 @@ def test_relighting_with_the_identity_gains_nothing() -> None:
 @pytest.fixture(scope="module")
 def designs() -> dict[int, dict[str, object]]:
     return {
-        n: dpl.train_designs(n, size=SIZE, steps=4, n_faces=60, batch=12, **FIT) for n in (2, 3)
+        n: dpl.train_designs(n, size=SIZE, steps=4, n_faces=60, batch=12, cache=False, **FIT)
+        for n in (2, 3)
     }
 
 
@@ -254,9 +257,33 @@ def test_lamps_or_classes_verdict_follows_the_side_gains() -> None:
     assert split.table().count("\n") == 2 + 2
 
 
+def test_the_chapters_models_are_trained_once_with_their_module_in_the_fingerprint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("SEPVIZ_CACHE", str(tmp_path))
+    monkeypatch.setattr(zoo, "PRETRAINED", tmp_path / "none shipped")
+    tiny = {"size": SIZE, "steps": 2, "n_faces": 24, "batch": 6, **FIT}
+    first = dpl.train_designs(2, **tiny)
+    again = dpl.train_designs(2, **tiny)  # loaded: the same weights, the same history
+    for name in dpl.DESIGNS:
+        assert again[name].history.steps == first[name].history.steps
+        for a, b in zip(first[name].state_dict().values(), again[name].state_dict().values()):
+            assert torch.equal(a, b)
+    classes = dpl.train_on_classes(SIZE, 2, 24, batch=6, **FIT)
+    cards = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))]
+    assert len(cards) == 3 == len(list(tmp_path.glob("*.pt")))
+    assert all(card["code"] == list(dpl.TRAINING_CODE) for card in cards)
+    assert sorted(card["name"] for card in cards) == [
+        f"fadernet-{SIZE}px",
+        f"multidecoder-{SIZE}px",
+        f"multidecoder-classes-{SIZE}px",
+    ]
+    assert classes.names == dpl.lamp_names(3) and zoo.stale(tmp_path) == []
+
+
 def test_lamps_or_classes_measures_both_models(designs) -> None:
     lamps = designs[3][dpl.MULTI]
-    classes = dpl.train_on_classes(SIZE, 20, 150, seed=0, **FIT)
+    classes = dpl.train_on_classes(SIZE, 20, 150, seed=0, cache=False, **FIT)
     assert classes.names == lamps.names == dpl.lamp_names(3)
     result = dpl.lamps_or_classes({dpl.LAMPS: lamps, dpl.CLASSES: classes}, n_test=90)
     assert result.models == (dpl.LAMPS, dpl.CLASSES) and result.classes == (
@@ -266,3 +293,22 @@ def test_lamps_or_classes_measures_both_models(designs) -> None:
     )
     assert all(len(g) == 3 for g in result.gain)
     assert all(-1 <= f.value <= 1 for f in result.follows)
+
+
+def test_the_verdict_says_whether_shorter_training_gives_the_same_answer(faces) -> None:
+    train, test = faces
+    pca = avp.fit_pca(train, 4)
+    oracles = {d: _Oracle(image_size=SIZE, latent_dim=d) for d in (1, 4)}
+    same = avp.reconstruction_vs_size(oracles, pca, test, shorter=oracles)
+    assert same.holds_when_shorter is True
+    assert (
+        "AE - PCA was d = 1: +" in same.verdict and "the same wins, losses and ties" in same.verdict
+    )
+    as_pca = {d: _PCAasAE(pca.truncated(d), d) for d in (1, 4)}
+    other = avp.reconstruction_vs_size(oracles, pca, test, shorter=as_pca)
+    assert other.holds_when_shorter is False
+    assert all(g.covers(0) for g in other.shorter_gain)
+    assert "**another answer at d = 1, 4**" in other.verdict
+    assert avp.reconstruction_vs_size(oracles, pca, test).holds_when_shorter is None
+    with pytest.raises(ValueError, match=r"shorter must have the latent sizes \[1, 4\]"):
+        avp.reconstruction_vs_size(oracles, pca, test, shorter={1: oracles[1]})

@@ -93,6 +93,15 @@ def test_multidecoder_relights_closer_to_the_truth_than_the_input() -> None:
     for name, gain in zip(LIGHT_CLASSES, result.gain):
         assert gain.low > 1.0, f"relight to {name}: {gain}"
     assert "3 of 3" in result.verdict
+    # the second face distribution: other random people, lit from anywhere within +-45 degrees
+    # (not only by the lamps), elevation within +-20 (issue 13: at least +4 dB to each side)
+    second = make_faces(300, size=32, identities=8, seed=2, **SECOND_LIGHTS)
+    on_second = decoder_per_light.relight_quality(
+        decoder_per_light.relight_by(model), second, class_azimuths().tolist(), LIGHT_CLASSES
+    )
+    print(on_second.table())
+    for name, gain in zip(LIGHT_CLASSES, on_second.gain):
+        assert gain.low > (4.0 if name != "centre" else 1.0), f"second, to {name}: {gain}"
 
 
 @pytest.fixture(scope="module")

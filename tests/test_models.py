@@ -968,6 +968,58 @@ def test_resume_after_a_crash(kind: str, training: dict[str, FaceSet], tmp_path:
     assert history2.losses == history.losses
 
 
+def test_cosine_schedule_falls_to_zero_and_resumes_where_it_stopped(
+    training: dict[str, FaceSet], tmp_path: Path
+) -> None:
+    kw = {"checkpoint_every": 10, "log_every": 1, "batch_size": 4, "seed": 2}
+    full = build("autoencoder")
+    optimizers: dict[str, torch.optim.Optimizer] = {}
+    make = full.configure_optimizers
+
+    def remembered() -> dict[str, torch.optim.Optimizer]:  # the ones fit makes, to read
+        optimizers.update(make())
+        return optimizers
+
+    full.configure_optimizers = remembered  # type: ignore[method-assign]
+    rates: list[float] = []
+
+    def record(_model: SepvizModel, _step: int, _losses: dict[str, float]) -> None:
+        rates.append(optimizers["ae"].param_groups[0]["lr"])
+
+    train(full, training, 20, schedule="cosine", callbacks=[record], **kw)
+    lr = full.config.lr
+    assert rates[0] == pytest.approx(lr) and rates[10] == pytest.approx(lr / 2)
+    assert rates[-1] == pytest.approx(lr * (1 - math.cos(math.pi / 20)) / 2)
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+
+    def crash(_model: SepvizModel, step: int, _losses: dict[str, float]) -> None:
+        if step == 13:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(
+            build("autoencoder"),
+            training,
+            20,
+            checkpoint_dir=tmp_path,
+            callbacks=[crash],
+            schedule="cosine",
+            **kw,
+        )
+    resumed = build("autoencoder")
+    train(resumed, training, 20, checkpoint_dir=tmp_path, resume=True, schedule="cosine", **kw)
+    _assert_same_state(full, resumed)
+    constant = build("autoencoder")
+    train(constant, training, 20, **kw)
+    assert not torch.equal(
+        constant.state_dict()["encoder.0.0.weight"], full.state_dict()["encoder.0.0.weight"]
+    )
+    with pytest.raises(
+        ValueError, match=r"schedule must be one of \('constant', 'cosine'\), got 'linear'"
+    ):
+        train(build("autoencoder"), training, 2, schedule="linear")
+
+
 def test_resume_without_checkpoint_starts_from_scratch(
     training: dict[str, FaceSet], tmp_path: Path
 ) -> None:

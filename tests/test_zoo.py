@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -60,3 +61,99 @@ def test_settings_name_the_budgets() -> None:
     assert zoo.settings("quick")["size"] == 32
     with pytest.raises(ValueError, match=r"budget must be one of \['full', 'quick'\]"):
         zoo.settings("medium")
+
+
+def _ship(cache: Path, shipped: Path) -> list[Path]:
+    """Copy every model of ``cache`` with its card into ``shipped`` (what make pretrained does)."""
+    shipped.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for path in cache.glob("*.pt"):
+        for file in (path, path.with_suffix(".json")):
+            (shipped / file.name).write_bytes(file.read_bytes())
+        copied.append(shipped / path.name)
+    return copied
+
+
+def test_a_shipped_model_is_loaded_not_trained(
+    counted_fits: list[int], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = zoo.trained("autoencoder", latent_dim=4, **TINY)
+    (shipped,) = _ship(zoo.cache_dir(), tmp_path / "pretrained")
+    card = json.loads(shipped.with_suffix(".json").read_text())
+    assert card["args"]["options"] == {"latent_dim": 4} and len(card["sha256"]) == 64
+    monkeypatch.setattr(zoo, "PRETRAINED", tmp_path / "pretrained")
+    monkeypatch.setenv("SEPVIZ_CACHE", str(tmp_path / "empty cache"))
+    again = zoo.trained("autoencoder", latent_dim=4, **TINY)
+    assert len(counted_fits) == 1  # loaded from the shipped file
+    assert again.history is not None and again.history.steps == first.history.steps
+    for a, b in zip(first.state_dict().values(), again.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    assert zoo.stale(tmp_path / "pretrained") == []
+
+
+def test_a_damaged_shipped_model_is_refused(
+    counted_fits: list[int], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    zoo.trained("autoencoder", **TINY)
+    (shipped,) = _ship(zoo.cache_dir(), tmp_path / "pretrained")
+    data = bytearray(shipped.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    shipped.write_bytes(bytes(data))
+    monkeypatch.setattr(zoo, "PRETRAINED", tmp_path / "pretrained")
+    monkeypatch.setenv("SEPVIZ_CACHE", str(tmp_path / "empty cache"))
+    with pytest.raises(ValueError, match=r"SHA-256"):
+        zoo.trained("autoencoder", **TINY)
+    assert zoo.stale(tmp_path / "pretrained") == [shipped]
+
+
+def test_a_model_of_other_training_code_is_stale_and_pruned(
+    counted_fits: list[int], tmp_path: Path
+) -> None:
+    zoo.trained("autoencoder", **TINY)
+    zoo.trained("autoencoder", latent_dim=8, **TINY)
+    fresh, old = _ship(zoo.cache_dir(), tmp_path / "pretrained")
+    card = json.loads(old.with_suffix(".json").read_text())
+    card["args"]["steps"] = 3  # as if the code that named it had trained 3 steps
+    old.with_suffix(".json").write_text(json.dumps(card))
+    assert zoo.stale(tmp_path / "pretrained") == [old]
+    assert zoo.prune_stale(tmp_path / "pretrained") == [old]
+    assert sorted(p.name for p in (tmp_path / "pretrained").iterdir()) == sorted(
+        [fresh.name, fresh.with_suffix(".json").name]
+    )
+
+
+def test_the_fingerprint_follows_code_not_docstrings_or_comments(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(zoo, "PACKAGE", tmp_path)
+    monkeypatch.setattr(zoo, "TRAINING_CODE", ("model.py",))
+    module = tmp_path / "model.py"
+
+    def fingerprint(source: str) -> str:
+        module.write_text(source)
+        zoo.fingerprint.cache_clear()
+        return zoo.fingerprint()
+
+    try:
+        base = fingerprint('"""A model."""\ndef f(x):\n    """Doubles."""\n    return 2 * x\n')
+        reworded = fingerprint(
+            '"""The model."""\ndef f(x):  # why\n    """Twice x."""\n    return 2 * x\n'
+        )
+        changed = fingerprint('"""A model."""\ndef f(x):\n    """Doubles."""\n    return 3 * x\n')
+        (tmp_path / "extra.py").write_text("STEPS = 1\n")
+        with_extra = zoo.fingerprint(("extra.py",))
+        with pytest.raises(ValueError, match=r"no such sepviz file or folder: 'nowhere.py'"):
+            zoo.fingerprint(("nowhere.py",))
+    finally:
+        zoo.fingerprint.cache_clear()
+    assert base == reworded and len(base) == 16
+    assert changed != base and with_extra != changed
+
+
+def test_the_shipped_models_are_made_by_this_code() -> None:
+    """The repository's pretrained models must be what the current code trains: change the
+    training code and this fails until ``make pretrained`` has retrained them."""
+    shipped = sorted(zoo.PRETRAINED.glob("*.pt"))
+    assert len(shipped) >= 10, f"expected the quick budget's models in {zoo.PRETRAINED}"
+    stale = [p.name for p in zoo.stale()]
+    assert stale == [], f"stale pretrained models {stale}: run `make pretrained`"

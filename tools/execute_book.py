@@ -12,8 +12,9 @@ and reports the error as usual.
 Chapters that train a model other chapters load from the zoo run first (the zoo's lock makes
 a second chapter wait for a model being trained, not train it twice); then the longest.
 
-Usage: ``python tools/execute_book.py [--jobs N] [CHAPTER ...]`` (default: every chapter, one
-job per core, at most 4; a CHAPTER is a notebook's name, e.g. ``04_fadernet``).
+Usage: ``python tools/execute_book.py [--jobs N] [--cache DIR] [CHAPTER ...]`` (default: every
+chapter, one job per core, at most 4; a CHAPTER is a notebook's name, e.g. ``04_fadernet``;
+``--cache``: another Jupyter cache than the build's, e.g. an empty one to run every chapter).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1))
     parser.add_argument("--timeout", type=int, default=1200, help="seconds per chapter")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="the Jupyter cache to fill")
     parser.add_argument("chapters", nargs="*", help="only these notebooks (names, no ending)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    cache = get_cache(str(CACHE))
+    cache = get_cache(str(args.cache))
     todo, known = [], chapters()
     unknown = set(args.chapters) - {p.stem for p in known}
     if unknown:

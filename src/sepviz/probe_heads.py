@@ -7,36 +7,42 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import train_test_split
 
 
 class LinearSkipMLP(BaseEstimator):  # type: ignore[misc]
     """An MLP read-out with a linear skip path: it is never a weaker reader than the linear one.
 
-    On its training data it holds out ``validation`` of the rows (stratified for classes),
-    fits both ``linear`` and ``mlp`` on the rest and keeps the one that scores higher there
-    (the MLP on a tie), refitted on every row. An MLP with early stopping, fitted on ~1,000
-    codes where the signal is faint, is often a *weaker* reader than a logistic regression
-    fitted to convergence, although its functions include the linear ones. With the skip, the
-    nonlinear reader scores at least what the linear one does, up to the noise of the
-    validation split. ``chosen_`` says which one was kept.
+    On its training data it cross-validates both ``linear`` and ``mlp`` over ``folds`` folds
+    (stratified for classes) and keeps the MLP only where it scores higher than the linear
+    reader on *every* fold, else the linear one (the simpler reader), refitted on every row.
+    An MLP fitted on ~1,000 codes where the signal is faint is often a *weaker* reader than a
+    logistic regression fitted to convergence, although its functions include the linear
+    ones; and where both are close, which one wins a fold is noise. With the skip, the
+    nonlinear reader scores at least what the linear one does, and keeps its network where
+    the answer is not linear. ``chosen_`` says which one was kept, ``cv_scores_`` the mean
+    scores of both.
+
+    What we measured: one validation fifth instead of folds picked the MLP on 750 pixel codes
+    of faces (chapter 5), which then read the light at 87% on new faces against 96% for the
+    linear probe; a higher mean over 3 folds still picked it on one of 5 faint linear
+    answers, by 1.5 points, and it then scored 37% against 48%.
     """
 
-    def __init__(
-        self, linear: Any, mlp: Any, task: str, validation: float = 0.2, random_state: int = 0
-    ) -> None:
+    def __init__(self, linear: Any, mlp: Any, task: str, folds: int = 3, random_state: int = 0):
         self.linear, self.mlp, self.task = linear, mlp, task
-        self.validation, self.random_state = validation, random_state
+        self.folds, self.random_state = folds, random_state
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> LinearSkipMLP:
-        strata = y if self.task == "classification" else None
-        fit_x, val_x, fit_y, val_y = train_test_split(
-            x, y, test_size=self.validation, random_state=self.random_state, stratify=strata
-        )
-        linear, mlp = (
-            clone(m).fit(fit_x, fit_y).score(val_x, val_y) for m in (self.linear, self.mlp)
-        )
-        self.chosen_ = "mlp" if mlp >= linear else "linear"
+        from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+
+        split = StratifiedKFold if self.task == "classification" else KFold
+        cv = split(self.folds, shuffle=True, random_state=self.random_state)
+        scores = {
+            name: cross_val_score(clone(model), x, y, cv=cv)
+            for name, model in (("linear", self.linear), ("mlp", self.mlp))
+        }
+        self.cv_scores_ = {name: float(s.mean()) for name, s in scores.items()}
+        self.chosen_ = "mlp" if bool((scores["mlp"] > scores["linear"]).all()) else "linear"
         self.estimator_ = clone(self.mlp if self.chosen_ == "mlp" else self.linear).fit(x, y)
         return self
 

@@ -16,6 +16,7 @@ uninterrupted run drew, and ends with the same weights on CPU.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -38,6 +39,8 @@ the tensors of one stream are sampled jointly (FaderNet draws images with their 
 
 Callback = Callable[["SepvizModel", int, dict[str, float]], None]
 CHECKPOINT_NAME = "last.pt"
+SCHEDULES = ("constant", "cosine")
+"""The learning-rate schedules of :func:`fit`."""
 
 
 @dataclass
@@ -202,6 +205,7 @@ def fit(
     callbacks: Sequence[Callback] = (),
     progress: bool = True,
     log_every: int = 10,
+    schedule: str = "constant",
 ) -> History:
     """Train ``model`` for ``steps`` optimisation steps and return the loss :class:`History`.
 
@@ -222,6 +226,10 @@ def fit(
         callbacks: called as ``callback(model, step, losses)`` after every step.
         progress: show a ``tqdm`` bar with the latest losses.
         log_every: record (and display) the losses every ``log_every`` steps.
+        schedule: the learning rate over the steps, one of :data:`SCHEDULES`: ``"constant"``,
+            or ``"cosine"``: every optimizer's rate falls from its own to 0 along half a
+            cosine (Loshchilov & Hutter 2017, without restarts), so the run ends on a
+            plateau instead of still descending.
 
     Raises:
         ValueError: ``steps``, ``batch_size``, ``log_every``, ``checkpoint_every`` or ``seed``
@@ -240,6 +248,8 @@ def fit(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir: the folder of the run to continue")
     _check_streams(streams)
@@ -247,6 +257,8 @@ def fit(
     model.to(device)
     on_device = {n: {k: t.to(device) for k, t in s.items()} for n, s in streams.items()}
     optimizers = model.configure_optimizers()
+    # the rates the schedule starts from (a checkpoint's optimizers hold decayed ones)
+    base_lr = {n: [g["lr"] for g in o.param_groups] for n, o in optimizers.items()}
     autocast, scaler = _amp(device, amp)
     history, start = History(), 0
 
@@ -294,6 +306,11 @@ def fit(
         disable=quiet or not progress,
     )
     for step in bar:
+        if schedule == "cosine":  # a function of the step alone, so a resumed run agrees
+            factor = 0.5 * (1 + math.cos(math.pi * step / steps))
+            for name, opt in optimizers.items():
+                for group, lr in zip(opt.param_groups, base_lr[name]):
+                    group["lr"] = lr * factor
         torch.manual_seed(_step_seed(seed, step))
         generator = torch.Generator().manual_seed(_step_seed(seed, step))
         batch = _batches(on_device, batch_size, generator)

@@ -3,29 +3,56 @@
 Several chapters study the same model (chapter 3 trains DeepFakes, chapters 6 and 7 probe
 it). :func:`trained` trains it the first time with its recipe (:data:`sepviz.recipes.RECIPES`:
 which faces, which target) and saves it under ``cache_dir``; later calls with the same
-arguments load it in a second. The cache key is every argument plus the sepviz version, so a
-changed recipe never loads a stale model. Two processes asking for the same model at once (two
-chapters executed side by side) train it once: the second waits on a lock file beside it.
+arguments load it in a second. Two processes asking for the same model at once (two chapters
+executed side by side) train it once: the second waits on a lock file beside it.
+
+A model's file name is a hash of its arguments and of the *training code*
+(:func:`fingerprint`: the package modules a trained model depends on, comments and docstrings
+left out), so a changed recipe or a changed model never loads a stale file.
+
+**Pretrained models.** The quick budget's models ship with the repository in
+``data/pretrained/`` (:data:`PRETRAINED`), each beside a ``.json`` card with its arguments and
+its SHA-256, like the pretrained checkpoints of the UvA deep-learning tutorials: a chapter
+loads them in a second instead of training for minutes, so the book builds and the tests run
+on two CPU cores in minutes. They are only found while the training code is the code that
+trained them (the fingerprint is in the name); ``make pretrained`` trains the missing ones
+(:func:`prune_stale` first drops those the code no longer makes), and a test fails while any is
+stale. A model not shipped is trained as before.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
-import sepviz
+from sepviz.data.download import sha256_of
 from sepviz.data.faceset import FaceSet
 from sepviz.models.base import SepvizModel
 from sepviz.recipes import recipe
 
-DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "data" / "cache" / "models"
+PACKAGE = Path(__file__).resolve().parent
+DEFAULT_CACHE = PACKAGE.parents[1] / "data" / "cache" / "models"
+PRETRAINED = PACKAGE.parents[1] / "data" / "pretrained"
+"""The repository's pretrained models (absent when sepviz is installed without it)."""
+TRAINING_CODE = (
+    "models",
+    "train.py",
+    "recipes.py",
+    "erasure.py",
+    "utils.py",
+    "data/synthetic.py",
+    "data/faceset.py",
+)
+"""The package files (folders: every ``.py`` in them) a trained model depends on."""
 
 
 def cache_dir() -> Path:
@@ -36,6 +63,115 @@ def cache_dir() -> Path:
     if DEFAULT_CACHE.parent.parent.is_dir():
         return DEFAULT_CACHE
     return Path.home() / ".cache" / "sepviz" / "models"
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return tree
+
+
+@functools.cache
+def fingerprint(extra: tuple[str, ...] = ()) -> str:
+    """A hash of the training code: the syntax trees of :data:`TRAINING_CODE` and of the
+    ``extra`` package files (e.g. ``"experiments/decoder_per_light.py"``), docstrings and
+    comments left out, so rewording them keeps every trained model valid. 16 hex digits."""
+    digest = hashlib.sha256()
+    for name in sorted({*TRAINING_CODE, *extra}):
+        path = PACKAGE / name
+        if not path.exists():
+            raise ValueError(f"no such sepviz file or folder: {name!r} (under {PACKAGE})")
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            tree = _without_docstrings(ast.parse(file.read_text(encoding="utf-8")))
+            digest.update(file.relative_to(PACKAGE).as_posix().encode())
+            digest.update(ast.dump(tree).encode())
+    return digest.hexdigest()[:16]
+
+
+def model_file(name: str, args: dict[str, Any], code: tuple[str, ...] = ()) -> str:
+    """The file name of model ``name`` trained with ``args`` by the current training code
+    (plus the ``code`` files): ``"<name>-<16 hex digits>.pt"``."""
+    key = json.dumps([name, args, fingerprint(tuple(code))], sort_keys=True, default=str)
+    return f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+
+
+def cached(
+    name: str,
+    args: dict[str, Any],
+    train: Callable[[], SepvizModel],
+    code: tuple[str, ...] = (),
+    cache: bool = True,
+) -> SepvizModel:
+    """``train()``'s model, trained once: loaded from :func:`cache_dir` or :data:`PRETRAINED`
+    when a file made with the same ``args`` by the same training code is there, else trained
+    and saved to the cache with its card (a ``.json``: name, args, code, SHA-256).
+
+    Args:
+        name: the model's name in its file name, e.g. ``"fadernet-32px"``.
+        args: everything ``train`` depends on besides the code (JSON-able).
+        train: trains and returns the model.
+        code: package files beyond :data:`TRAINING_CODE` that ``train`` runs (its own module).
+        cache: ``False`` always trains and saves nothing.
+
+    Raises:
+        ValueError: a pretrained file whose bytes do not match its card's SHA-256.
+    """
+    if not cache:
+        return train()
+    filename = model_file(name, args, code)
+    path = cache_dir() / filename
+    with _lock(path):  # another process training this model: wait for it, then load
+        if path.exists():
+            return SepvizModel.load(path)  # with the History it was trained with
+        shipped = PRETRAINED / filename
+        if shipped.exists():  # (not when the cache is PRETRAINED itself: path would exist)
+            card = json.loads(shipped.with_suffix(".json").read_text())
+            if sha256_of(shipped) != card["sha256"]:
+                raise ValueError(
+                    f"{shipped} does not match the SHA-256 of its card (a Git LFS pointer or a "
+                    "damaged file?): restore it with git, or delete it and its .json to retrain"
+                )
+            return SepvizModel.load(shipped)
+        model = train()
+        model.save(path)
+        card = {"name": name, "args": args, "code": list(code), "sha256": sha256_of(path)}
+        text = json.dumps(card, indent=1, sort_keys=True, default=str)
+        path.with_suffix(".json").write_text(text + "\n")
+    return model
+
+
+def stale(folder: Path = PRETRAINED) -> list[Path]:
+    """The model files in ``folder`` that the current training code would not make under
+    their name (their card's arguments hash to another name), or whose bytes do not match
+    their card's SHA-256, or that have no card."""
+    found = []
+    for path in sorted(folder.glob("*.pt")):
+        card_path = path.with_suffix(".json")
+        if not card_path.exists():
+            found.append(path)
+            continue
+        card = json.loads(card_path.read_text())
+        name = model_file(card["name"], card["args"], tuple(card["code"]))
+        if name != path.name or sha256_of(path) != card["sha256"]:
+            found.append(path)
+    return found
+
+
+def prune_stale(folder: Path = PRETRAINED) -> list[Path]:
+    """Delete :func:`stale` model files of ``folder`` and their cards; returns them."""
+    gone = stale(folder)
+    for path in gone:
+        path.unlink()
+        path.with_suffix(".json").unlink(missing_ok=True)
+    return gone
 
 
 SETTINGS: dict[str, dict[str, int]] = {
@@ -91,12 +227,6 @@ def trained(
     """
     entry = recipe(kind)
     fit = dict(fit or {})
-    key = json.dumps(
-        [sepviz.__version__, kind, size, steps, seed, n_faces, fit, options],
-        sort_keys=True,
-        default=str,
-    )
-    path = cache_dir() / f"{kind}-{size}px-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
 
     def train() -> SepvizModel:
         torch.manual_seed(seed)
@@ -105,14 +235,8 @@ def trained(
         entry.fit(model, faces, steps, seed=seed, progress=progress, **fit)
         return model
 
-    if not cache:
-        return train()
-    with _lock(path):  # another process training this model: wait for it, then load
-        if path.exists():
-            return SepvizModel.load(path)  # with the History it was trained with
-        model = train()
-        model.save(path)
-    return model
+    args = {"steps": steps, "seed": seed, "n_faces": n_faces, "fit": fit, "options": options}
+    return cached(f"{kind}-{size}px", args, train, cache=cache)
 
 
 @contextlib.contextmanager

@@ -86,8 +86,10 @@ class AutoencoderVsPCA(Result):
     """Held-out PSNR (dB) of both models per latent size, and the paired gain AE - PCA.
 
     ``loss_change[i]``: relative change of autoencoder i's training loss over the last 20% of
-    its steps (None: the model has no training history). ``variance_kept[i]``: share
-    of the training faces' pixel variance the first ``sizes[i]`` PCA components hold.
+    its steps (None: the model has no training history). ``shorter_gain[i]``: AE - PCA for
+    autoencoders trained ``shorter_steps`` steps (half as long), or None.
+    ``variance_kept[i]``: share of the training faces' pixel variance the first ``sizes[i]``
+    PCA components hold.
     """
 
     sizes: tuple[int, ...]
@@ -99,6 +101,8 @@ class AutoencoderVsPCA(Result):
     pca_parameters: tuple[int, ...]
     loss_change: tuple[float | None, ...]
     steps: tuple[int | None, ...]
+    shorter_gain: tuple[Estimate, ...] | None = None
+    shorter_steps: int | None = None
 
     @property
     def ae_wins(self) -> list[int]:
@@ -112,6 +116,19 @@ class AutoencoderVsPCA(Result):
     @property
     def ties(self) -> list[int]:
         return [d for d, g in zip(self.sizes, self.gain) if g.covers(0)]
+
+    def _outcome(self, gain: Estimate) -> str:
+        return "tie" if gain.covers(0) else ("AE" if gain.value > 0 else "PCA")
+
+    @property
+    def holds_when_shorter(self) -> bool | None:
+        """Whether the autoencoders trained half as long win, lose and tie at the same sizes
+        (None: not measured)."""
+        if self.shorter_gain is None:
+            return None
+        return all(
+            self._outcome(a) == self._outcome(b) for a, b in zip(self.gain, self.shorter_gain)
+        )
 
     @property
     def converged(self) -> bool | None:
@@ -179,6 +196,9 @@ class AutoencoderVsPCA(Result):
         )
 
     def _convergence(self) -> str:
+        return " ".join(part for part in (self._loss_change(), self._shorter()) if part)
+
+    def _loss_change(self) -> str:
         changes = [
             f"{100 * c:+.0f}% (d = {d})"
             for d, c in zip(self.sizes, self.loss_change)
@@ -198,6 +218,23 @@ class AutoencoderVsPCA(Result):
             f"{head}: it was still learning, so these wins and losses hold for this "
             "training budget; more steps may lift the autoencoder's numbers and move the "
             "crossover."
+        )
+
+    def _shorter(self) -> str:
+        if self.shorter_gain is None:
+            return ""
+        gains = "; ".join(f"d = {d}: {_signed(g)}" for d, g in zip(self.sizes, self.shorter_gain))
+        steps = f"{self.shorter_steps:,} steps" if self.shorter_steps else "fewer steps"
+        if self.holds_when_shorter:
+            return f"Trained for {steps}, AE - PCA was {gains}: the same wins, losses and ties."
+        moved = [
+            d
+            for d, a, b in zip(self.sizes, self.gain, self.shorter_gain)  # type: ignore[arg-type]
+            if self._outcome(a) != self._outcome(b)
+        ]
+        return (
+            f"Trained for {steps}, AE - PCA was {gains}: **another answer at {_list(moved)}**, "
+            "where the answer depends on the training budget."
         )
 
     def table(self) -> str:
@@ -274,6 +311,7 @@ def reconstruction_vs_size(
     pca: PCA,
     test: FaceSet | torch.Tensor,
     seed: int = 0,
+    shorter: Mapping[int, AutoEncoder] | None = None,
 ) -> AutoencoderVsPCA:
     """Reconstruct ``test`` faces through each latent size with both models.
 
@@ -284,6 +322,8 @@ def reconstruction_vs_size(
             fitted on the same training faces; truncated to each ``d``.
         test: unseen faces, (M, 3, S, S) in [0, 1] (or a FaceSet).
         seed: the bootstrap.
+        shorter: the same autoencoders trained for fewer steps (``{d: AutoEncoder}``, the
+            same sizes), or None: the verdict says whether they win and lose at the same sizes.
     """
     from sepviz.metrics import psnr
 
@@ -296,12 +336,13 @@ def reconstruction_vs_size(
             f"pca has {pca.latent_dim} components; the largest latent size is {max(sizes)}"
         )
     ae_db, pca_db, gains, kept, n_ae, n_pca, changes, steps = ([] for _ in range(8))
+    pca_scores: dict[int, torch.Tensor] = {}
     for d in sizes:
         ae, linear = autoencoders[d], pca.truncated(d)
         if ae.latent_dim != d:
             raise ValueError(f"autoencoders[{d}] has latent_dim {ae.latent_dim}, not {d}")
         a = psnr(ae.batched(ae.reconstruct, x), x)
-        p = psnr(linear.batched(linear.reconstruct, x), x)
+        p = pca_scores[d] = psnr(linear.batched(linear.reconstruct, x), x)
         ae_db.append(bootstrap_mean(a, "dB", seed))
         pca_db.append(bootstrap_mean(p, "dB", seed))
         gains.append(paired_gain(a, p, "dB", seed))
@@ -311,6 +352,18 @@ def reconstruction_vs_size(
         changes.append(loss_change(ae))
         history = ae.history
         steps.append(history.steps[-1] + 1 if history is not None and history.steps else None)
+    shorter_gain, shorter_steps = None, None
+    if shorter is not None:
+        if sorted(int(d) for d in shorter) != sizes:
+            raise ValueError(f"shorter must have the latent sizes {sizes}, got {sorted(shorter)}")
+        shorter_gain = tuple(
+            paired_gain(
+                psnr(shorter[d].batched(shorter[d].reconstruct, x), x), pca_scores[d], "dB", seed
+            )
+            for d in sizes
+        )
+        history = shorter[sizes[0]].history
+        shorter_steps = history.steps[-1] + 1 if history is not None and history.steps else None
     return AutoencoderVsPCA(
         sizes=tuple(sizes),
         autoencoder=tuple(ae_db),
@@ -321,4 +374,6 @@ def reconstruction_vs_size(
         pca_parameters=tuple(n_pca),
         loss_change=tuple(changes),
         steps=tuple(steps),
+        shorter_gain=shorter_gain,
+        shorter_steps=shorter_steps,
     )

@@ -30,6 +30,10 @@ from sepviz.experiments import (
     paired_gain,
 )
 
+TRAINING_CODE = ("experiments/decoder_per_light.py",)
+"""This module trains the chapter's models: it is part of their fingerprint
+(:func:`sepviz.zoo.fingerprint`)."""
+
 Relight = Callable[[torch.Tensor, int], torch.Tensor]
 """``relight(x, k)``: faces x (N, 3, S, S) in [0, 1] relit to light class k."""
 
@@ -167,6 +171,7 @@ def train_designs(
     batch: int = 64,
     lambda_max: float = 3e-4,
     seed: int = 0,
+    cache: bool = True,
     **fit_kwargs: Any,
 ) -> dict[str, Any]:
     """Both designs trained on the same ``n_faces`` :func:`studio` faces for ``steps`` steps.
@@ -174,34 +179,48 @@ def train_designs(
     The multi-decoder (:class:`~sepviz.models.MultiDecoder`, one decoder per lamp) draws
     ``batch // n_lamps`` faces of each lamp per step, the FaderNet (categorical y: the lamp,
     one-hot; adversary weight ``lambda_max``) ``batch`` faces: the same number of images.
-    ``fit_kwargs`` go to both ``fit`` (``progress``, ``device``). Returns
+    Each is trained once and then loaded (:func:`sepviz.zoo.cached`; ``cache=False``: always
+    trained). ``fit_kwargs`` go to both ``fit`` (``progress``, ``device``). Returns
     ``{"one decoder per lamp": MultiDecoder, "FaderNet": FaderNet}``, with their histories.
     """
+    from sepviz import zoo
     from sepviz.models import FaderNet, MultiDecoder
 
-    faces = studio(n_lamps, n_faces, size, seed)
-    torch.manual_seed(seed)
-    multi = MultiDecoder(classes=lamp_names(n_lamps), image_size=size)
-    multi.fit(
-        faces.images,
-        _targets(faces, n_lamps)[MULTI],
-        steps=steps,
-        batch_size=max(1, batch // n_lamps),
-        seed=seed,
-        **fit_kwargs,
-    )
-    torch.manual_seed(seed)
-    fader = FaderNet(image_size=size, attribute_dim=n_lamps, attribute="categorical")
-    fader.fit(
-        faces.images,
-        _targets(faces, n_lamps)[FADER],
-        steps=steps,
-        lambda_max=lambda_max,
-        batch_size=batch,
-        seed=seed,
-        **fit_kwargs,
-    )
-    return {MULTI: multi, FADER: fader}
+    def faces() -> FaceSet:
+        return studio(n_lamps, n_faces, size, seed)
+
+    def multi() -> MultiDecoder:
+        torch.manual_seed(seed)
+        model = MultiDecoder(classes=lamp_names(n_lamps), image_size=size)
+        train = faces()
+        y = _targets(train, n_lamps)[MULTI]
+        batch_size = max(1, batch // n_lamps)
+        return model.fit(
+            train.images, y, steps=steps, batch_size=batch_size, seed=seed, **fit_kwargs
+        )
+
+    def fader() -> FaderNet:
+        torch.manual_seed(seed)
+        model = FaderNet(image_size=size, attribute_dim=n_lamps, attribute="categorical")
+        train = faces()
+        y = _targets(train, n_lamps)[FADER]
+        return model.fit(
+            train.images,
+            y,
+            steps=steps,
+            lambda_max=lambda_max,
+            batch_size=batch,
+            seed=seed,
+            **fit_kwargs,
+        )
+
+    args = {"lamps": n_lamps, "steps": steps, "n_faces": n_faces, "batch": batch, "seed": seed}
+    return {
+        MULTI: zoo.cached(f"multidecoder-{size}px", args, multi, TRAINING_CODE, cache),
+        FADER: zoo.cached(
+            f"fadernet-{size}px", {**args, "lambda_max": lambda_max}, fader, TRAINING_CODE, cache
+        ),
+    }
 
 
 def _memory_mib(model: Any, y: torch.Tensor, faces: FaceSet, batch: int) -> float:
@@ -427,24 +446,28 @@ def train_on_classes(
     n_faces: int = 3000,
     batch: int = 64,
     seed: int = 0,
+    cache: bool = True,
     **fit_kwargs: Any,
 ) -> Any:
     """A 3-class :class:`~sepviz.models.MultiDecoder` trained like :func:`train_designs`'s, on
-    faces whose azimuth is drawn anywhere in [-60, 60] (its class: left / centre / right)."""
+    faces whose azimuth is drawn anywhere in [-60, 60] (its class: left / centre / right);
+    trained once, then loaded (``cache=False``: always trained)."""
+    from sepviz import zoo
     from sepviz.data.synthetic import make_faces
     from sepviz.models import MultiDecoder
 
-    faces = make_faces(n_faces, size=size, identities=8, seed=seed)
-    torch.manual_seed(seed)
-    model = MultiDecoder(classes=lamp_names(3), image_size=size)
-    return model.fit(
-        faces.images,
-        faces.factors["light_class"],
-        steps=steps,
-        batch_size=max(1, batch // 3),
-        seed=seed,
-        **fit_kwargs,
-    )
+    def train() -> MultiDecoder:
+        faces = make_faces(n_faces, size=size, identities=8, seed=seed)
+        torch.manual_seed(seed)
+        model = MultiDecoder(classes=lamp_names(3), image_size=size)
+        y = faces.factors["light_class"]
+        batch_size = max(1, batch // 3)
+        return model.fit(
+            faces.images, y, steps=steps, batch_size=batch_size, seed=seed, **fit_kwargs
+        )
+
+    args = {"classes": 3, "steps": steps, "n_faces": n_faces, "batch": batch, "seed": seed}
+    return zoo.cached(f"multidecoder-classes-{size}px", args, train, TRAINING_CODE, cache)
 
 
 @dataclass(frozen=True)
