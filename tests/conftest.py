@@ -28,7 +28,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("SEPVIZ_BUDGET", "quick")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
 
-_book: dict[str, subprocess.Popen[bytes]] = {}
+_book: dict[str, subprocess.Popen[bytes]] = {}  # "execute": the chapters' background run
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -53,6 +53,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     import torch
 
     torch.set_num_threads(1)  # the chapters have the other cores
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Once the chapters are executed, the tests still to run get every core back."""
+    proc = _book.get("execute")
+    if proc is not None and proc.poll() is not None:
+        import torch
+
+        if torch.get_num_threads() < (os.cpu_count() or 1):
+            torch.set_num_threads(os.cpu_count() or 1)
 
 
 def executed_book(timeout: float = 1800) -> str:

@@ -177,6 +177,11 @@ def test_mlp_probe_reads_a_linear_answer_at_least_as_well_as_the_linear_probe(se
     linear, mlp = (probe(z, light, kind=k, seed=seed) for k in ("linear", "mlp"))
     assert linear.accuracy > linear.chance + 0.1, str(linear)
     assert mlp.accuracy >= linear.accuracy - 0.02, f"{mlp} vs {linear}"
+    from sepviz.probes import _probe_estimator
+
+    head = _probe_estimator("mlp", "classification", seed, 128).fit(z, light)[-1]
+    scores = head.cv_scores_  # up to the first fold the MLP lost
+    assert head.chosen_ == "linear" and scores["mlp"][-1] <= scores["linear"][-1]
 
 
 def test_mlp_probe_keeps_the_network_where_the_answer_is_not_linear() -> None:
@@ -188,6 +193,7 @@ def test_mlp_probe_keeps_the_network_where_the_answer_is_not_linear() -> None:
     ring = (np.hypot(z[:, 0], z[:, 1]) > 0.7).astype(int)  # no line separates a disc
     head = _probe_estimator("mlp", "classification", 0, 128).fit(z, ring)[-1]
     assert isinstance(head, LinearSkipMLP) and head.chosen_ == "mlp"
+    assert len(head.cv_scores_["mlp"]) == 3  # it won every fold
     assert probe(z, ring, kind="mlp").accuracy > probe(z, ring).accuracy + 0.2
 
 
