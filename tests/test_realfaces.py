@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -148,3 +150,37 @@ def test_fit_light_fader_and_multidecoder_train_on_flipped_faces(real: torch.Ten
     assert multi.swap(small[:2], "right").shape == (2, 3, 16, 16)
     with pytest.raises(ValueError, match="right"):
         fit_light_multidecoder(small, torch.zeros(24, dtype=torch.long), flips=False, steps=1)
+
+
+def test_cached_real_face_models_are_trained_once_per_training_set(
+    real: torch.Tensor, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from sepviz import zoo
+
+    monkeypatch.setenv("SEPVIZ_CACHE", str(tmp_path))
+    monkeypatch.setattr(zoo, "PRETRAINED", tmp_path / "none shipped")
+    small = torch.nn.functional.interpolate(real[:24], size=16, mode="area")
+    y, _ = light_target(lighting_pseudo_label(small)[0])
+    fit = {"steps": 2, "lambda_max": 0.01, "progress": False, "cache": True}
+    first = fit_light_fader(small, y, **fit)
+    again = fit_light_fader(small.clone(), y.clone(), **fit)  # loaded
+    for a, b in zip(first.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    assert len(list(tmp_path.glob("realfaces-fadernet-16px-*.pt"))) == 1
+    fit_light_fader(small, y, **{**fit, "lambda_ramp": 1})  # another setting: another model
+    fit_light_fader((small + 0.02).clamp(0, 1), y, **fit)  # other faces: another model
+    assert len(list(tmp_path.glob("realfaces-fadernet-16px-*.pt"))) == 3
+    cards = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    assert all(card["code"] == ["realfaces.py"] for card in cards)
+    assert all(len(card["args"]["faces"]) == 16 for card in cards)
+    assert zoo.stale(tmp_path) == []
+
+
+def test_data_digest_names_the_exact_bytes() -> None:
+    from sepviz.zoo import data_digest
+
+    x, y = torch.rand(4, 3, 8, 8), torch.linspace(-1, 1, 4)
+    assert data_digest(x, y) == data_digest(x.clone(), y.clone()) and len(data_digest(x)) == 16
+    assert data_digest(x, y) != data_digest(torch.nextafter(x, torch.ones(())), y)
+    assert data_digest(x, y) != data_digest(x, y.double()) != data_digest(x)
+    assert data_digest(x) != data_digest(x.reshape(4, 3, 64))  # the same bytes, another shape

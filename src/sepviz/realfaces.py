@@ -136,6 +136,7 @@ def fit_light_fader(
     n_bins: int = 4,
     discriminator_steps: int = 1,
     latent_dim: int = 64,
+    cache: bool = False,
     **fit_kwargs: Any,
 ) -> FaderNet:
     """A continuous-light :class:`~sepviz.models.FaderNet` trained on (flip-augmented) faces.
@@ -151,6 +152,7 @@ def fit_light_fader(
         batch_size, n_bins, discriminator_steps, latent_dim: see ``FaderNet`` / ``fit``. The
             defaults suit about a hundred faces: few bins and one discriminator step per
             step, so the discriminator memorises less.
+        cache: train once per training set and settings, then load (:func:`_cached`).
         fit_kwargs: passed to ``FaderNet.fit`` (``progress``, ``lambda_ramp``, ...).
 
     Returns:
@@ -161,24 +163,52 @@ def fit_light_fader(
     if (y.abs() > 1 + 1e-6).any():
         raise ValueError("y must lie in [-1, 1] (rescale it with light_target)")
     x, y = with_flips(images, y) if flips else (images, y)
-    torch.manual_seed(seed)
-    model = FaderNet(
-        image_size=images.shape[-1],
-        attribute_dim=1,
-        latent_dim=latent_dim,
-        n_bins=n_bins,
-        discriminator_steps=discriminator_steps,
-    )
-    model.fit(
-        x.float(),
-        y.float()[:, None],
+
+    def train() -> FaderNet:
+        torch.manual_seed(seed)
+        model = FaderNet(
+            image_size=images.shape[-1],
+            attribute_dim=1,
+            latent_dim=latent_dim,
+            n_bins=n_bins,
+            discriminator_steps=discriminator_steps,
+        )
+        model.fit(
+            x.float(),
+            y.float()[:, None],
+            steps=steps,
+            lambda_max=lambda_max,
+            batch_size=batch_size,
+            seed=seed,
+            **fit_kwargs,
+        )
+        return model
+
+    settings = dict(
         steps=steps,
         lambda_max=lambda_max,
-        batch_size=batch_size,
         seed=seed,
-        **fit_kwargs,
+        batch_size=batch_size,
+        n_bins=n_bins,
+        discriminator_steps=discriminator_steps,
+        latent_dim=latent_dim,
     )
-    return model
+    return _cached("fadernet", x, y, train, cache, {**settings, **fit_kwargs})
+
+
+def _cached(
+    kind: str, x: torch.Tensor, y: torch.Tensor, train: Any, cache: bool, settings: dict
+) -> Any:
+    """``train()``, or with ``cache`` the model :func:`sepviz.zoo.cached` keeps for this
+    training set (``x``, ``y``: its digest) and these ``settings`` (the bar and the device
+    left out); this module is part of the models' fingerprint."""
+    if not cache:
+        return train()
+    from sepviz import zoo
+
+    kept = {k: v for k, v in settings.items() if k not in ("progress", "device")}
+    args = {"faces": zoo.data_digest(x, y), **kept}
+    return zoo.cached(f"realfaces-{kind}-{x.shape[-1]}px", args, train, ("realfaces.py",))
 
 
 def fit_light_multidecoder(
@@ -189,6 +219,7 @@ def fit_light_multidecoder(
     seed: int = 0,
     batch_size: int = 16,
     latent_dim: int = 64,
+    cache: bool = False,
     **fit_kwargs: Any,
 ) -> MultiDecoder:
     """The blog's idea 2: one decoder per light class (left / centre / right), on real faces.
@@ -200,6 +231,7 @@ def fit_light_multidecoder(
         flips: also train on the mirror images, with class k -> 2 - k (the side classes of
             real photo sets are small, and a flip turns a left-lit face into a right-lit one).
         seed: seeds the weights and the batches.
+        cache: train once per training set and settings, then load (:func:`_cached`).
         fit_kwargs: passed to ``MultiDecoder.fit``.
 
     Returns:
@@ -218,10 +250,16 @@ def fit_light_multidecoder(
     if (counts == 0).any():
         empty = [LIGHT_NAMES[k] for k in range(len(LIGHT_NAMES)) if counts[k] == 0]
         raise ValueError(f"classes: no face of class {empty}; every decoder needs faces")
-    torch.manual_seed(seed)
-    model = MultiDecoder(classes=LIGHT_NAMES, image_size=images.shape[-1], latent_dim=latent_dim)
-    model.fit(x.float(), labels, steps=steps, batch_size=batch_size, seed=seed, **fit_kwargs)
-    return model
+
+    def train() -> MultiDecoder:
+        torch.manual_seed(seed)
+        size = images.shape[-1]
+        model = MultiDecoder(classes=LIGHT_NAMES, image_size=size, latent_dim=latent_dim)
+        model.fit(x.float(), labels, steps=steps, batch_size=batch_size, seed=seed, **fit_kwargs)
+        return model
+
+    settings = dict(steps=steps, seed=seed, batch_size=batch_size, latent_dim=latent_dim)
+    return _cached("multidecoder", x, labels, train, cache, {**settings, **fit_kwargs})
 
 
 def measured_light(grid: torch.Tensor) -> torch.Tensor:

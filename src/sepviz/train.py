@@ -228,8 +228,8 @@ def fit(
         log_every: record (and display) the losses every ``log_every`` steps.
         schedule: the learning rate over the steps, one of :data:`SCHEDULES`: ``"constant"``,
             or ``"cosine"``: every optimizer's rate falls from its own to 0 along half a
-            cosine (Loshchilov & Hutter 2017, without restarts), so the run ends on a
-            plateau instead of still descending.
+            cosine (Loshchilov & Hutter 2017, without restarts), so the loss settles at the
+            end of the run instead of still descending at the full rate.
 
     Raises:
         ValueError: ``steps``, ``batch_size``, ``log_every``, ``checkpoint_every`` or ``seed``

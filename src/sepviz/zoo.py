@@ -103,6 +103,19 @@ def model_file(name: str, args: dict[str, Any], code: tuple[str, ...] = ()) -> s
     return f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
 
 
+def data_digest(*tensors: torch.Tensor) -> str:
+    """A hash naming a training set in :func:`cached`'s arguments: the exact bytes of every
+    tensor (e.g. the faces and their labels). A machine whose resampling rounds a last bit
+    otherwise names other faces, and trains its own model: nothing is loaded for the wrong
+    data. 16 hex digits."""
+    digest = hashlib.sha256()
+    for tensor in tensors:
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        digest.update(t.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def cached(
     name: str,
     args: dict[str, Any],
