@@ -116,6 +116,10 @@ def test_a_model_of_other_training_code_is_stale_and_pruned(
     card["args"]["steps"] = 3  # as if the code that named it had trained 3 steps
     old.with_suffix(".json").write_text(json.dumps(card))
     assert zoo.stale(tmp_path / "pretrained") == [old]
+    gone = json.loads(fresh.with_suffix(".json").read_text())
+    fresh.with_suffix(".json").write_text(json.dumps({**gone, "code": ["removed.py"]}))
+    assert zoo.stale(tmp_path / "pretrained") == sorted([fresh, old])
+    fresh.with_suffix(".json").write_text(json.dumps(gone))
     assert zoo.prune_stale(tmp_path / "pretrained") == [old]
     assert sorted(p.name for p in (tmp_path / "pretrained").iterdir()) == sorted(
         [fresh.name, fresh.with_suffix(".json").name]

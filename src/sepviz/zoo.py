@@ -163,8 +163,8 @@ def cached(
 
 def stale(folder: Path = PRETRAINED) -> list[Path]:
     """The model files in ``folder`` that the current training code would not make under
-    their name (their card's arguments hash to another name), or whose bytes do not match
-    their card's SHA-256, or that have no card."""
+    their name (their card's arguments hash to another name, or it names a code file that is
+    gone), or whose bytes do not match their card's SHA-256, or that have no card."""
     found = []
     for path in sorted(folder.glob("*.pt")):
         card_path = path.with_suffix(".json")
@@ -172,7 +172,10 @@ def stale(folder: Path = PRETRAINED) -> list[Path]:
             found.append(path)
             continue
         card = json.loads(card_path.read_text())
-        name = model_file(card["name"], card["args"], tuple(card["code"]))
+        try:
+            name = model_file(card["name"], card["args"], tuple(card["code"]))
+        except ValueError:  # its card names a code file the package no longer has
+            name = None
         if name != path.name or sha256_of(path) != card["sha256"]:
             found.append(path)
     return found
