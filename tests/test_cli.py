@@ -16,6 +16,7 @@ from PIL import Image
 
 from sepviz import cli, recipes
 from sepviz.cli import main
+from sepviz.data.download import sha256_of
 from sepviz.data.synthetic import class_azimuths
 from sepviz.models.autoencoder import AutoEncoder
 from sepviz.models.base import SepvizModel
@@ -168,6 +169,22 @@ def test_train_deepfakes_saves_model_and_history(deepfakes_run: tuple[Path, str]
     assert model.identities == ["A", "C"]
     assert model.image_size == 16 and model.config.latent_dim == 16
     assert (out / "last.pt").is_file()
+    # beside them: the model's SHA-256 and the run's record (arguments, state, weight digests)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "history.json",
+        "last.pt",
+        "model.pt",
+        "model.pt.sha256",
+        "run.json",
+    ]
+    digest, name = (out / "model.pt.sha256").read_text().split()
+    assert name == "model.pt" and digest == sha256_of(out / "model.pt")
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "complete" and record["arguments"]["identities"] == ["A", "C"]
+    assert record["arguments"]["n_faces"] == 64 and set(record["checkpoint_weights"]) == {
+        "10",
+        "20",
+    }
 
     history = json.loads((out / "history.json").read_text())
     assert history["steps"][0] == 0 and history["steps"][-1] == 19
@@ -202,7 +219,7 @@ def test_train_resume_continues_the_checkpoint(
 
     # resuming with other model flags is refused before any training
     err = _error(capsys, [*argv, "--latent-dim", "32", "--resume"])  # the last one wins
-    assert "latent_dim" in err and "--resume" in err
+    assert "--latent-dim 16" in err and "--latent-dim 32" in err and "--resume" in err
 
 
 def test_train_multidecoder_and_relight_by_class(

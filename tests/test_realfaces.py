@@ -9,6 +9,7 @@ import torch
 
 from sepviz.data import synthetic
 from sepviz.data.real import lighting_pseudo_label, load_skimage_faces
+from sepviz.experiments.measures import measured_light, monotone_fraction, rises
 from sepviz.models import FaderNet, MultiDecoder
 from sepviz.realfaces import (
     closer_to_input,
@@ -17,9 +18,6 @@ from sepviz.realfaces import (
     flip_light_class,
     flip_with_light,
     light_target,
-    measured_light,
-    monotone_fraction,
-    rises,
     with_flips,
 )
 

@@ -1,16 +1,24 @@
-"""Issue 15: never lose a trained model, never show a traceback.
+"""Issues 15 and 26: never lose a trained model, never show a traceback.
 
-One test (or a few) per item: the CLI checks its output places before any work and reports
-expected failures in one line; resume checks the checkpoint against the run; encode / decode /
-reconstruct / align_faces validate their inputs; image loading caps pixels and zip members and
-refuses images too small for a face; saved files keep the user's umask.
+Issue 15, one test (or a few) per item: the CLI checks its output places before any work and
+reports expected failures in one line; resume checks the checkpoint against the run; encode /
+decode / reconstruct / align_faces validate their inputs; image loading caps pixels and zip
+members and refuses images too small for a face; saved files keep the user's umask.
+
+Issue 26, a test per category: one writer per output (two real processes, a stale lock, an
+interrupted --overwrite), weights that prove themselves (flipped bytes, crafted files), limits
+before allocation, resume against other data, a full disk, SIGTERM, the zoo's cache and cards,
+and the library's own messages at its edges.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
+import signal
 import struct
+import subprocess
 import sys
 import zipfile
 import zlib
@@ -77,7 +85,7 @@ def _png_header(path: Path, width: int, height: int) -> Path:
     return path
 
 
-# -- 1. the CLI ------------------------------------------------------------------------------
+# -- 1. the CLI --------------------------------------------------------------------------------
 def test_train_never_replaces_an_earlier_model_without_overwrite(
     deepfakes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -200,7 +208,7 @@ def test_swap_output_paths(
     assert ".xyz" in err and ".png" in err
 
 
-# -- 2. resume checks the checkpoint ---------------------------------------------------------
+# -- 2. resume checks the checkpoint -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, torch.Tensor]:
     """A folder with the last.pt of a 2-step AutoEncoder run (seed 0, batch size 8)."""
@@ -264,7 +272,7 @@ def test_cli_resume_with_another_seed_is_refused_before_training(
     assert (out / "model.pt").read_bytes() == (deepfakes_dir / "model.pt").read_bytes()
 
 
-# -- 3. encode / decode / reconstruct / align_faces validate ----------------------------------
+# -- 3. encode / decode / reconstruct / align_faces validate -----------------------------------
 DECODE_ARGS: dict[str, tuple[Any, ...]] = {
     "autoencoder": (),
     "deepfakes": ("A",),
@@ -307,7 +315,7 @@ def test_align_faces_rejects_images_outside_0_1() -> None:
     assert missing == [] and faces.images.shape == (2, 3, 16, 16)
 
 
-# -- 4. image loading ------------------------------------------------------------------------
+# -- 4. image loading --------------------------------------------------------------------------
 def test_load_folder_caps_the_pixel_count(tmp_path: Path) -> None:
     Image.new("RGB", (40, 30), (200, 10, 10)).save(tmp_path / "photo.png")
     Image.new("RGB", (60, 60), (10, 10, 200)).save(tmp_path / "large.png")
@@ -370,7 +378,7 @@ def test_load_yale_b_caps_the_zip_member_size(tmp_path: Path) -> None:
         load_yale_b(archive, size=16, max_pixels=100)
 
 
-# -- 5. saved files keep the umask -----------------------------------------------------------
+# -- 5. saved files keep the umask -------------------------------------------------------------
 @pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_saved_files_keep_the_users_umask(tmp_path: Path, umask: int) -> None:
@@ -384,3 +392,603 @@ def test_saved_files_keep_the_users_umask(tmp_path: Path, umask: int) -> None:
         os.umask(old)
     for file in (path, saved, tmp_path / "last.pt"):
         assert file.stat().st_mode & 0o777 == 0o666 & ~umask, file
+
+
+# == Issue 26: one writer per output, weights that prove themselves, limits before allocation ==
+def _copy_run(source: Path, out: Path) -> Path:
+    """A copy of the run folder ``source`` (its files, not its sub-folders) at ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for file in source.iterdir():
+        if file.is_file():
+            (out / file.name).write_bytes(file.read_bytes())
+    return out
+
+
+def _wait_for(condition: Any, seconds: float = 120.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _sepviz(*argv: str) -> subprocess.Popen[str]:
+    """``python -m sepviz.cli argv`` in a child process (one thread)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SEPVIZ_DEVICE": "cpu"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sepviz.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _holder_pid(lock: Path) -> int | None:
+    try:
+        return int(json.loads(lock.read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+# -- 6. one writer per output ------------------------------------------------------------------
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM and flock are POSIX")
+def test_a_second_run_into_a_busy_out_is_refused_and_sigterm_leaves_it_marked_incomplete(
+    deepfakes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    argv = ["train", "autoencoder", *TINY, "--steps", "100000", "--n-faces", "16"]
+    child = _sepviz(*argv, "--checkpoint-every", "5", "--out", str(out))
+    try:
+        lock = out / ".sepviz.lock"
+        _wait_for(lambda: _holder_pid(lock) == child.pid and (out / "last.pt").exists())
+        # a second train, a resume and an overwrite are all refused, naming the lock and pid
+        for extra in ([], ["--resume"], ["--overwrite"]):
+            err = _fails(capsys, [*argv[:-4], "--steps", "2", "--out", str(out), *extra])
+            assert str(lock) in err and f"process {child.pid}" in err, err
+        # the folder is marked incomplete: swap refuses its model while the run lasts
+        (out / "model.pt").write_bytes((deepfakes_dir / "model.pt").read_bytes())
+        err = _fails(capsys, ["swap", "--model", str(out), "--to", "B"])
+        assert "marked incomplete" in err and "run.json" in err
+        (out / "model.pt").unlink()
+    finally:
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 143, stderr
+    assert "sepviz: terminated" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    left = sorted(p.name for p in out.iterdir())
+    assert not [name for name in left if name.endswith(".tmp")], left  # no temporary file
+    assert ".sepviz.lock" not in left  # released
+    assert json.loads((out / "run.json").read_text())["status"] == "running"
+
+
+def test_a_stale_lock_is_taken_over_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".sepviz.lock").write_text(json.dumps({"pid": gone.pid, "started": "yesterday"}))
+    capsys.readouterr()
+    argv = ["train", "autoencoder", *TINY, "--steps", "2", "--n-faces", "8", "--out", str(out)]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "took over the stale lock" in err and f"process {gone.pid}" in err
+    assert not (out / ".sepviz.lock").exists()
+
+
+def test_a_figure_being_written_by_another_run_is_refused(
+    deepfakes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sepviz import locks
+
+    png = tmp_path / "s.png"
+    argv = ["swap", "--model", str(deepfakes_dir), "--to", "B", "--n", "2", "--out", str(png)]
+    with locks.hold(locks.lock_path(png, folder=False), "test"):  # as a running swap holds it
+        err = _fails(capsys, argv)
+        err_overwrite = _fails(capsys, [*argv, "--overwrite"])
+    for text in (err, err_overwrite):
+        assert ".s.png.sepviz.lock" in text and f"process {os.getpid()}" in text
+    assert not png.exists()
+    assert main(argv) == 0 and png.is_file()  # released: the next run writes it
+    assert not list(tmp_path.glob(".s.png*"))
+
+
+def test_an_interrupted_overwrite_keeps_the_earlier_run_apart(
+    deepfakes_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = _copy_run(deepfakes_dir, tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    record = cli._weights_recorder
+
+    def interrupted(*args: Any) -> Any:
+        callback = record(*args)
+
+        def stop_at_step_3(model: Any, step: int, losses: Any) -> None:
+            callback(model, step, losses)
+            if step == 2:  # checkpoints of steps 1 and 2 are written
+                raise KeyboardInterrupt
+
+        return stop_at_step_3
+
+    monkeypatch.setattr(cli, "_weights_recorder", interrupted)
+    argv = ["train", "deepfakes", *TINY, "--steps", "6", "--n-faces", "16", "--out", str(out)]
+    argv += ["--checkpoint-every", "1", "--seed", "4"]
+    capsys.readouterr()
+    assert main([*argv, "--overwrite"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "earlier-run" in err
+    # never a mix: the old model.pt and history.json wait in earlier-run/, whole
+    assert not (out / "model.pt").exists() and not (out / "history.json").exists()
+    kept = {p.name: p.read_bytes() for p in (out / "earlier-run").iterdir()}
+    assert kept == before
+    assert json.loads((out / "run.json").read_text())["status"] == "running"
+    err = _fails(capsys, ["swap", "--model", str(out / "model.pt"), "--to", "B"])
+    assert "no model file" in err
+    (out / "model.pt").write_bytes(before["model.pt"])  # even one put back is refused
+    err = _fails(capsys, ["swap", "--model", str(out), "--to", "B"])
+    assert "marked incomplete" in err
+    (out / "model.pt").unlink()
+    # the earlier run is whole and usable; --resume finishes the new one and drops it
+    png = str(tmp_path / "old.png")
+    assert main(["swap", "--model", str(out / "earlier-run"), "--to", "B", "--out", png]) == 0
+    monkeypatch.setattr(cli, "_weights_recorder", record)
+    assert main([*argv, "--resume"]) == 0
+    assert json.loads((out / "run.json").read_text())["status"] == "complete"
+    assert not (out / "earlier-run").exists()
+    assert (out / "model.pt").read_bytes() != before["model.pt"]
+
+
+# -- 7. weights that prove themselves ----------------------------------------------------------
+def _flip(path: Path, count: int, seed: int = 0) -> None:
+    """Invert ``count`` bytes of ``path`` at random places past its first 64."""
+    import random
+
+    data = bytearray(path.read_bytes())
+    for i in random.Random(seed).sample(range(64, len(data)), count):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_model_file_with_flipped_bytes_is_refused(
+    deepfakes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sidecar = (deepfakes_dir / "model.pt.sha256").read_text()
+    assert sidecar.split() == [sidecar.split()[0], "model.pt"] and len(sidecar.split()[0]) == 64
+    out = _copy_run(deepfakes_dir, tmp_path / "run")
+    _flip(out / "model.pt", 2000)
+    png = tmp_path / "s.png"
+    err = _fails(capsys, ["swap", "--model", str(out), "--to", "B", "--out", str(png)])
+    assert str(out / "model.pt") in err and "SHA-256" in err and "model.pt.sha256" in err
+    assert not png.exists()
+    # without its record, an intact file is used with a note; a damaged one is still refused
+    intact = _copy_run(deepfakes_dir, tmp_path / "intact")
+    (intact / "model.pt.sha256").unlink()
+    capsys.readouterr()
+    assert main(["swap", "--model", str(intact), "--to", "B", "--out", str(png)]) == 0
+    assert "no SHA-256 beside it" in capsys.readouterr().err
+    (out / "model.pt").write_bytes((deepfakes_dir / "model.pt").read_bytes()[:5000])
+    (out / "model.pt.sha256").unlink()
+    err = _fails(capsys, ["swap", "--model", str(out), "--to", "B", "--out", str(png)])
+    assert "not a complete torch file" in err
+
+
+class Payload:
+    """Stands for any Python object a malicious checkpoint could hold."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (print, ("this must never run",))
+
+
+def _model_state(source: Path) -> dict[str, Any]:
+    return torch.load(source / "model.pt", weights_only=True)
+
+
+def _crafted(folder: Path, name: str, state: Any) -> Path:
+    path = folder / name
+    torch.save(state, path)
+    return path
+
+
+def test_model_files_are_checked_before_a_model_is_built(
+    deepfakes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import resource
+
+    good = _model_state(deepfakes_dir)
+    wide = {**good, "config": {**good["config"], "latent_dim": 600_000}}
+    no_losses = {**good, "history": {"steps": [0], "seconds": 1.0}}
+    missing = {**good, "state_dict": dict(list(good["state_dict"].items())[1:])}
+    cases = {
+        "wide.pt": (wide, ["latent_dim=600000", "[1, 4096]", "before building"]),
+        "function.pt": ({**good, "class": "block_table"}, ["'block_table'", "not a sepviz"]),
+        "config.pt": ({**good, "class": "ModelConfig"}, ["'ModelConfig'", "not a sepviz"]),
+        "listclass.pt": ({**good, "class": ["x"]}, ["'list'", "not a sepviz"]),
+        "history.pt": (no_losses, ["history", "'losses'"]),
+        "missing.pt": (missing, ["missing 'shared_encoder", "DeepFakes"]),
+        "names.pt": ({**good, "config": {**good["config"], "identities": ["a.b", "c"]}}, ["'.'"]),
+        "pickle.pt": ({"state_dict": {}, "class": Payload()}, ["Python objects", "never runs"]),
+    }
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for name, (state, words) in cases.items():
+        path = _crafted(tmp_path, name, state)
+        err = _fails(capsys, ["swap", "--model", str(path), "--to", "B"])
+        assert str(path) in err and all(word in err for word in words), (name, err)
+        assert "weights_only" not in err and "this must never run" not in err
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 500  # latent_dim=600000 would have built 7 GB
+    # a relight of a file naming FaderNet with a DeepFakes config is refused too
+    path = _crafted(tmp_path, "fader.pt", {**good, "class": "FaderNet"})
+    err = _fails(capsys, ["relight", "--model", str(path)])
+    assert "holds a FaderNet with a config it cannot take" in err and "identities" in err
+
+
+def test_the_checkpoint_loader_never_repeats_torchs_unsafe_advice(tmp_path: Path) -> None:
+    from sepviz.checkpoint import ModelFileError, read_model_file
+
+    path = _crafted(tmp_path, "evil.pt", {"model": Payload()})
+    with pytest.raises(ModelFileError) as info:
+        read_model_file(path)
+    assert "weights_only" not in str(info.value) and str(path) in str(info.value)
+
+
+# -- 8. limits before allocation ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["swap", "--model", "m.pt", "--to", "B", "--n", "100000000"], ["1 to 64"]),
+        (["swap", "--model", "m.pt", "--to", "B", "--seed", "-1"], ["0 to 4,294,967,295"]),
+        (["relight", "--model", "m.pt", "--values", "1e39"], ["-10 to 10", "1e39"]),
+        (["relight", "--model", "m.pt", "--values", "nan"], ["finite"]),
+        (["relight", "--model", "m.pt", "--n", "3000"], ["1 to 64"]),
+        (["train", "autoencoder", "--latent-dim", "1000000000"], ["1 to 4,096"]),
+        (["train", "autoencoder", "--n-faces", "1000000000"], ["2 to 200,000"]),
+        (["train", "autoencoder", "--size", "512"], ["16 to 256"]),
+        (["train", "autoencoder", "--batch-size", "1"], ["2 to 4,096"]),
+    ],
+)
+def test_size_flags_are_bounded_by_argparse(
+    argv: list[str], words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and all(word in err for word in words), err
+
+
+def test_the_bounds_are_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command, words in (
+        ("train", ["16 to 256", "2 to 200,000", "1 to 4,096", "4 GiB", "--resume"]),
+        ("swap", ["1 to 64"]),
+        ("relight", ["1 to 64", "1 to 32 values", "-10 to 10"]),
+    ):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert all(word in out for word in words), (command, out)
+
+
+def test_training_sizes_are_checked_before_any_face_is_rendered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = str(tmp_path / "run")
+
+    def no_rendering(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("faces were rendered before the sizes were checked")
+
+    monkeypatch.setattr(recipes.Recipe, "training_faces", no_rendering)
+    train = ["train", "autoencoder", "--no-progress", "--out", out]
+    err = _fails(capsys, [*train, "--n-faces", "200000", "--size", "256"])
+    assert "--n-faces 200,000" in err and "GiB" in err and "5,461 or fewer" in err
+    monkeypatch.setattr(cli, "_available_memory", lambda: 10 << 20)  # 10 MiB left
+    err = _fails(capsys, [*train, "--n-faces", "4000", "--size", "32"])
+    assert "available now" in err and "--n-faces" in err
+    err = _fails(capsys, ["train", "deepfakes", *TINY, "--n-faces", "3", "--out", out])
+    assert "--n-faces 3" in err and "2 faces per identity" in err and "--n-faces 4" in err
+    err = _fails(capsys, ["relight", "--model", "m.pt", "--values", *["0"] * 33])
+    assert "33 values" in err and "at most 32" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_every_decoder_needs_two_training_faces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["train", "multidecoder", *TINY, "--steps", "2", "--n-faces", "2"]
+    err = _fails(capsys, [*argv, "--out", str(tmp_path / "run")])
+    assert "--n-faces 2 gives the decoder" in err and "at least" in err and "BatchNorm" in err
+    assert not (tmp_path / "run" / "run.json").exists()  # refused before the run began
+
+
+@pytest.mark.parametrize("value", ["tpu", "", "   ", "cuda:99", "mps"])
+def test_a_bad_sepviz_device_is_named(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if value == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    monkeypatch.setenv("SEPVIZ_DEVICE", value)
+    argv = ["train", "autoencoder", *TINY, "--steps", "2", "--out", str(tmp_path / "run")]
+    err = _fails(capsys, argv)
+    assert "SEPVIZ_DEVICE" in err and "cpu, cuda" in err
+    assert not (tmp_path / "run").exists()
+
+
+# -- 9. resume checks what it resumes ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def fadernet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A FaderNet run (lambda_max 0.1) of 2 steps, checkpoints at steps 1 and 2."""
+    out = tmp_path_factory.mktemp("fader")
+    argv = ["train", "fadernet", *TINY, "--steps", "2", "--n-faces", "16", "--out", str(out)]
+    assert main([*argv, "--lambda-max", "0.1", "--checkpoint-every", "1"]) == 0
+    return out
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--n-faces", "24"], ["--n-faces 16", "--n-faces 24"]),
+        (["--lambda-max", "0.2"], ["--lambda-max 0.1", "--lambda-max 0.2"]),
+        ([], ["--lambda-max 0.1", "--lambda-max 0.0003"]),  # the default is not 0.1
+        (["--batch-size", "4"], ["--batch-size 8", "--batch-size 4"]),
+        (["--size", "32"], ["--size 16", "--size 32"]),
+    ],
+)
+def test_resume_refuses_other_data_or_training_flags(
+    fadernet_dir: Path,
+    tmp_path: Path,
+    flags: list[str],
+    words: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = _copy_run(fadernet_dir, tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    argv = ["train", "fadernet", *TINY, "--steps", "4", "--n-faces", "16", "--out", str(out)]
+    if "--lambda-max" not in flags and flags:
+        argv += ["--lambda-max", "0.1"]
+    err = _fails(capsys, [*argv, *flags, "--resume"])
+    assert "cannot --resume" in err and all(word in err for word in words), err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_damaged_run_record_is_named(
+    fadernet_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _copy_run(fadernet_dir, tmp_path / "run")
+    (out / "run.json").write_text('{"status": "comp')
+    argv = ["train", "fadernet", *TINY, "--steps", "4", "--n-faces", "16", "--out", str(out)]
+    argv += ["--lambda-max", "0.1"]
+    err = _fails(capsys, [*argv, "--resume"])
+    assert str(out / "run.json") in err and "damaged" in err and "--overwrite" in err
+    err = _fails(capsys, ["relight", "--model", str(out), "--out", str(tmp_path / "r.png")])
+    assert "marked incomplete" in err
+    assert main([*argv, "--overwrite"]) == 0  # a damaged record is replaced
+    assert json.loads((out / "run.json").read_text())["status"] == "complete"
+
+
+def test_resume_refuses_a_checkpoint_whose_weights_changed(
+    fadernet_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = json.loads((fadernet_dir / "run.json").read_text())
+    assert record["status"] == "complete" and set(record["checkpoint_weights"]) == {"1", "2"}
+    assert record["arguments"]["lambda_max"] == 0.1 and record["arguments"]["n_faces"] == 16
+    out = _copy_run(fadernet_dir, tmp_path / "run")
+    state = torch.load(out / "last.pt", weights_only=True)
+    first = next(k for k, v in state["model"].items() if v.is_floating_point())
+    state["model"][first] = state["model"][first] + 1e-3
+    torch.save(state, out / "last.pt")
+    argv = ["train", "fadernet", *TINY, "--steps", "4", "--n-faces", "16", "--out", str(out)]
+    err = _fails(capsys, [*argv, "--lambda-max", "0.1", "--resume"])
+    assert "step 2" in err and "SHA-256 recorded in run.json" in err and "damaged" in err
+    # the intact checkpoint resumes, and leftovers of an interrupted write are cleaned up
+    out = _copy_run(fadernet_dir, tmp_path / "again")
+    (out / ".last.pt.k3j2.tmp").write_bytes(b"half a checkpoint")
+    capsys.readouterr()
+    assert main([*argv[:-1], str(out), "--lambda-max", "0.1", "--resume"]) == 0
+    assert "removed 1 temporary file" in capsys.readouterr().err
+    assert not (out / ".last.pt.k3j2.tmp").exists()
+    # the digests of the checkpoint written (step 4) and of the one before it (step 2)
+    assert set(json.loads((out / "run.json").read_text())["checkpoint_weights"]) == {"2", "4"}
+
+
+# -- 10. a full disk ---------------------------------------------------------------------------
+def test_a_full_disk_is_found_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "_free_bytes", lambda folder: 100_000)
+    out = tmp_path / "run"
+    argv = ["train", "autoencoder", *TINY, "--steps", "2", "--n-faces", "8", "--out", str(out)]
+    err = _fails(capsys, argv)
+    assert str(out) in err and "0.1 MB free" in err and "free some disk space" in err
+    assert not (out / "run.json").exists()
+
+
+def test_a_full_disk_while_saving_loses_nothing(
+    deepfakes_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import errno
+
+    from matplotlib.figure import Figure
+
+    def full_disk(self: Any, path: Any, *args: Any, **kwargs: Any) -> None:
+        Path(path).write_bytes(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    folder = tmp_path / "figs"
+    folder.mkdir()
+    (folder / "swap.png").write_bytes(b"the earlier figure")
+    monkeypatch.setattr(Figure, "savefig", full_disk)
+    argv = ["swap", "--model", str(deepfakes_dir), "--to", "B", "--n", "2", "--out", str(folder)]
+    err = _fails(capsys, [*argv, "--overwrite"])
+    assert str(folder / "swap.png") in err and "No space left" in err and "free some" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["swap.png"]  # no partial file
+    assert (folder / "swap.png").read_bytes() == b"the earlier figure"
+    monkeypatch.undo()
+
+    # the disk fills as model.pt is written: exit 2, the earlier run kept apart, resumable
+    out = _copy_run(deepfakes_dir, tmp_path / "run")
+    old_model = (out / "model.pt").read_bytes()
+
+    def no_space(self: Any, path: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(SepvizModel, "save", no_space)
+    argv = ["train", "deepfakes", *TINY, "--steps", "3", "--n-faces", "16", "--out", str(out)]
+    err = _fails(capsys, [*argv, "--overwrite"])
+    assert "No space left" in err and "model.pt" in err
+    assert (out / "earlier-run" / "model.pt").read_bytes() == old_model
+    assert json.loads((out / "run.json").read_text())["status"] == "running"
+    monkeypatch.undo()
+    assert main([*argv, "--resume"]) == 0 and not (out / "earlier-run").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals are POSIX")
+def test_sigterm_during_a_checkpoint_write_leaves_no_temporary_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save = torch.save
+
+    def killed_while_writing(obj: Any, path: Any, *args: Any, **kwargs: Any) -> None:
+        if str(path).endswith(".tmp") and ".last.pt." in str(path):
+            Path(path).write_bytes(b"half")
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler raises here
+        save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", killed_while_writing)
+    out = tmp_path / "run"
+    argv = ["train", "autoencoder", *TINY, "--steps", "3", "--n-faces", "8", "--out", str(out)]
+    capsys.readouterr()
+    assert main(argv) == 143
+    assert "terminated" in capsys.readouterr().err
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back
+
+
+# -- 11. the model zoo -------------------------------------------------------------------------
+ZOO_TINY = {"size": 16, "steps": 2, "n_faces": 16, "progress": False, "latent_dim": 4}
+
+
+@pytest.fixture
+def zoo_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """(cache, shipped): an empty cache, and a 'pretrained' folder holding one tiny model."""
+    from sepviz import zoo
+
+    shipped = tmp_path / "pretrained"
+    monkeypatch.setenv("SEPVIZ_CACHE", str(shipped))
+    zoo.trained("autoencoder", **ZOO_TINY)
+    monkeypatch.setenv("SEPVIZ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(zoo, "PRETRAINED", shipped)
+    return tmp_path / "cache", shipped
+
+
+def test_a_damaged_cache_entry_falls_back_to_the_shipped_copy(
+    zoo_dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sepviz import zoo
+
+    cache, shipped = zoo_dirs
+    (model,) = shipped.glob("*.pt")
+    cache.mkdir()
+    for file in (model, model.with_suffix(".json")):
+        (cache / file.name).write_bytes(file.read_bytes())
+    _flip(cache / model.name, 50)
+    with pytest.warns(zoo.ZooWarning, match=r"damaged model cache entry.*SHA-256.*shipped copy"):
+        again = zoo.trained("autoencoder", **ZOO_TINY)
+    assert isinstance(again, AutoEncoder) and not (cache / model.name).exists()
+    # a truncated entry without a shipped copy is trained again, with a warning
+    monkeypatch.setattr(zoo, "PRETRAINED", cache / "nothing shipped")
+    zoo.trained("autoencoder", **ZOO_TINY)
+    (cache / model.name).write_bytes((cache / model.name).read_bytes()[:300])
+    with pytest.warns(zoo.ZooWarning, match="training it again"):
+        zoo.trained("autoencoder", **ZOO_TINY)
+    zoo.trained("autoencoder", **ZOO_TINY)  # whole again: no warning (an error would show)
+
+
+def test_a_card_must_name_the_files_class(zoo_dirs: tuple[Path, Path]) -> None:
+    from sepviz import zoo
+
+    _, shipped = zoo_dirs
+    (model,) = shipped.glob("*.pt")
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert card["class"] == "AutoEncoder"
+    # a DeepFakes asked for, an AutoEncoder under its name: refused by the card, or by the
+    # file itself where the card names no class (the shipped cards of older sepviz)
+    with pytest.raises(ValueError, match="names a AutoEncoder, not a DeepFakes"):
+        zoo._load_checked(model, "DeepFakes")
+    del card["class"]
+    model.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match=r"autoencoder-16px-\w+\.pt holds a AutoEncoder, not a"):
+        zoo._load_checked(model, "DeepFakes")
+    model.with_suffix(".json").write_text(json.dumps({**card, "class": "FaderNet"}))
+    with pytest.raises(ValueError, match=r"names a FaderNet, not a AutoEncoder"):
+        zoo.trained("autoencoder", **ZOO_TINY)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('{"name": "x", ', ["not valid JSON"]),
+        ('{"name": "x", "args": {}, "code": []}', ["no 'sha256'"]),
+        ('{"name": "x", "args": {}, "code": [], "sha256": "abc"}', ["64 hexadecimal"]),
+        ("[1, 2]", ["not a JSON object"]),
+    ],
+)
+def test_bad_cards_are_named_and_do_not_stop_stale(
+    zoo_dirs: tuple[Path, Path], text: str, words: list[str]
+) -> None:
+    from sepviz import zoo
+
+    _, shipped = zoo_dirs
+    (model,) = shipped.glob("*.pt")
+    other = shipped / "autoencoder-16px-0000000000000000.pt"  # a second model, card intact
+    other.write_bytes(model.read_bytes())
+    other.with_suffix(".json").write_text(model.with_suffix(".json").read_text())
+    model.with_suffix(".json").write_text(text)
+    with pytest.raises(ValueError) as info:
+        zoo.trained("autoencoder", **ZOO_TINY)
+    assert str(model.with_suffix(".json")) in str(info.value)
+    assert all(word in str(info.value) for word in words)
+    with pytest.warns(zoo.ZooWarning, match="counted as stale"):
+        assert zoo.stale(shipped) == sorted([other, model])  # other: its name is not its hash
+
+
+# -- 12. library checks at the edges -----------------------------------------------------------
+def test_library_edges_refuse_bad_sizes_in_their_own_words(tmp_path: Path) -> None:
+    from sepviz import widgets
+    from sepviz.data.align import detect_faces_cascade
+    from sepviz.export import to_onnx
+    from sepviz.grids import relight_grid
+
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+
+    def fn(images: torch.Tensor, value: float) -> torch.Tensor:
+        return images
+
+    with pytest.raises(ValueError, match=r"values must hold finite numbers from -10 to 10"):
+        relight_grid(fn, x, [0.0, 1e39])
+    with pytest.raises(ValueError, match=r"fps must be a number above 0"):
+        widgets.static_slider(fn, x, fps=0)
+    with pytest.raises(ValueError, match=r"more than 101 frames"):
+        widgets.static_slider(fn, x, values=[0.0] * 102)
+    with pytest.raises(ValueError, match=r"scale must be an integer from 1 to 16"):
+        widgets.fader_slider(fn, x, scale=10_000)
+    with pytest.raises(ValueError, match=r"values must hold finite numbers"):
+        widgets.fader_slider(fn, x, values=(-1.0, float("inf")))
+    with pytest.raises(ValueError, match=r"scale_factor must be a number above 1"):
+        detect_faces_cascade(x[0], scale_factor=1.0)
+    Image.new("RGB", (40, 30)).save(tmp_path / "photo.png")
+    with pytest.raises(ValueError, match=r"max_side must be None or an integer >= 1"):
+        read_image(tmp_path / "photo.png", max_side=0)
+    with pytest.raises(ValueError, match=r"max_side must be None or an integer >= 16"):
+        align_faces(x, size=16, landmarks=[None, None], max_side=0)
+    model = DeepFakes(image_size=16, latent_dim=4, identities=["a b", "a_b"])
+    with pytest.raises(ValueError, match=r"'decoder_a b' and 'decoder_a_b'.*decoder_a_b\.onnx"):
+        to_onnx(model, tmp_path / "onnx")
+    assert not (tmp_path / "onnx").exists()

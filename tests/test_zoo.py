@@ -161,3 +161,48 @@ def test_the_shipped_models_are_made_by_this_code() -> None:
     assert len(shipped) >= 10, f"expected the quick budget's models in {zoo.PRETRAINED}"
     stale = [p.name for p in zoo.stale()]
     assert stale == [], f"stale pretrained models {stale}: run `make pretrained`"
+
+
+def test_the_zoo_stores_half_precision_and_the_numbers_do_not_move(
+    counted_fits: list[int], tmp_path: Path
+) -> None:
+    from sepviz.data.synthetic import make_faces
+    from sepviz.metrics import psnr
+
+    model = zoo.trained("deepfakes", size=16, steps=30, n_faces=64, progress=False)
+    (path,) = zoo.cache_dir().glob("deepfakes-16px-*.pt")
+    stored = torch.load(path, weights_only=True)["state_dict"]
+    floats = [t for t in stored.values() if t.is_floating_point()]
+    assert floats and all(t.dtype == zoo.STORED_DTYPE for t in floats)
+    # the model returned by the first call computes what every later load computes
+    again = zoo.trained("deepfakes", size=16, steps=30, n_faces=64, progress=False)
+    assert len(counted_fits) == 1
+    assert all(p.dtype == torch.float32 for p in again.parameters())
+    faces = make_faces(32, size=16, identities=["A"], seed=5)
+    torch.testing.assert_close(model.swap(faces.images, to="B"), again.swap(faces.images, to="B"))
+    # against the same model in full precision: under 0.01 dB on the swap
+    full = zoo.trained("deepfakes", size=16, steps=30, n_faces=64, progress=False, cache=False)
+    truth = full.swap(faces.images, to="B")
+    assert float(psnr(again.swap(faces.images, to="B"), truth).mean()) > 60  # dB: 0.1% error
+    assert zoo.stale(zoo.cache_dir()) == []
+
+
+def test_store_folder_half_rewrites_float32_models_and_their_cards(
+    counted_fits: list[int], tmp_path: Path
+) -> None:
+    zoo.trained("autoencoder", latent_dim=4, **TINY)
+    (path,) = zoo.cache_dir().glob("*.pt")
+    state = torch.load(path, weights_only=True)
+    state["state_dict"] = {k: v.float() for k, v in state["state_dict"].items()}
+    torch.save(state, path)  # as shipped before the zoo stored half precision
+    card = json.loads(path.with_suffix(".json").read_text())
+    card["sha256"] = zoo.sha256_of(path)
+    path.with_suffix(".json").write_text(json.dumps(card))
+    size = path.stat().st_size
+    assert zoo.store_folder_half(zoo.cache_dir()) == [path]
+    assert path.stat().st_size < 0.6 * size
+    assert zoo.stale(zoo.cache_dir()) == []  # the card follows the new bytes
+    assert zoo.store_folder_half(zoo.cache_dir()) == []  # nothing left to halve
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="does not match the SHA-256"):
+        zoo.store_folder_half(zoo.cache_dir())

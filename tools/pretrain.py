@@ -9,7 +9,8 @@ fails while a shipped model is stale. It
 2. executes every chapter in the quick budget with ``SEPVIZ_CACHE=data/pretrained``, into an
    empty Jupyter cache, so each model a chapter trains (through :func:`sepviz.zoo.cached`) is
    loaded when still current and trained and saved there, with its card, when missing;
-3. lists what the folder holds.
+3. stores every model's weights in half precision (:func:`sepviz.zoo.store_folder_half`);
+4. lists what the folder holds.
 
 Chapters run as the book's build runs them (:mod:`tools.execute_book`: two at a time, one
 thread each), so the training times the models' histories carry are those of the chapters'
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         done = subprocess.run(command, env=env, check=False)
     for lock in folder.glob("*.lock"):
         lock.unlink()
+    for path in zoo.store_folder_half(folder):
+        print(f"pretrain: stored {path.name} in half precision")
     models = sorted(folder.glob("*.pt"))
     size = sum(p.stat().st_size for p in models) / 2**20
     print(f"pretrain: {len(models)} models, {size:.1f} MiB in {folder.relative_to(ROOT)}")

@@ -68,7 +68,9 @@ def to_onnx(model: nn.Module, folder: str | Path) -> dict[str, Path]:
         (input ``z``), in the model's order.
 
     Raises:
-        ValueError: a model with nothing to export.
+        ValueError: a model with nothing to export, or two parts whose names map to one file
+            (names are written with ``_`` for any character but letters, digits, ``_.-``:
+            decoders ``"a b"`` and ``"a_b"`` would both be ``decoder_a_b.onnx``).
     """
     export_parts = getattr(model, "export_parts", None)
     try:
@@ -80,6 +82,16 @@ def to_onnx(model: nn.Module, folder: str | Path) -> dict[str, Path]:
             "to_onnx exports a FaderNet or a shared-encoder model (MultiDecoder, DeepFakes), "
             f"got {type(model).__name__}"
         )
+    files: dict[str, str] = {}
+    for name in parts:
+        file = f"{_file_name(name)}.onnx".lower()  # one file on a case-insensitive disk too
+        if file in files:
+            raise ValueError(
+                f"the parts {files[file]!r} and {name!r} would both be written to {file}: "
+                "rename one of them (decoder names that differ in more than spaces, "
+                "punctuation or case)"
+            )
+        files[file] = name
     try:
         import onnx  # noqa: F401  (torch's exporter needs it)
     except ImportError as error:

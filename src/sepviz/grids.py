@@ -19,12 +19,14 @@ with one of them), ``_decoder_blocks`` (its blocks, for layer swaps) and ``_reli
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from sepviz.limits import MAX_Y
 from sepviz.utils import batched, check_images
 
 RelightFn = Callable[[torch.Tensor, float], torch.Tensor]
@@ -78,6 +80,35 @@ def _relight(model: nn.Module, x: torch.Tensor, value: float, attribute_index: i
     y = torch.zeros(x.shape[0], dim, device=x.device)
     y[:, attribute_index] = value
     return model.relight(x, y)
+
+
+def check_y_values(values: Any, name: str = "values") -> list[float]:
+    """``values`` (any iterable of real numbers) as a non-empty list of floats, each finite and
+    within ``±MAX_Y`` (:data:`sepviz.limits.MAX_Y`, 10 times the trained range [-1, 1]); else
+    a ``ValueError`` naming ``name``, the value and the bound."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a list of y values, got a string")
+    try:
+        items = list(values)
+    except TypeError:
+        raise ValueError(
+            f"{name} must be a list of y values, got {type(values).__name__}"
+        ) from None
+    if not items:
+        raise ValueError(f"{name} is empty: expected at least one y value")
+    checked = []
+    for value in items:
+        try:
+            number = float(value) if not isinstance(value, (bool, str, bytes)) else math.nan
+        except (TypeError, ValueError, RuntimeError):
+            number = math.nan
+        if not math.isfinite(number) or abs(number) > MAX_Y:
+            raise ValueError(
+                f"{name} must hold finite numbers from {-MAX_Y:g} to {MAX_Y:g} (the model "
+                f"learnt y in [-1, 1]), got {value!r}"
+            )
+        checked.append(number)
+    return checked
 
 
 # -- grids ---------------------------------------------------------------------------------
@@ -233,11 +264,13 @@ def relight_grid(
 
     Returns:
         (R, len(values), 3, H, W) float32 CPU tensor.
+
+    Raises:
+        ValueError: no values, or one that is not a finite number within
+            ``±MAX_Y`` (:data:`sepviz.limits.MAX_Y`).
     """
     x = check_images(images, convert=True)
-    values = list(values)
-    if not values:
-        raise ValueError("values is empty: expected at least one y value")
+    values = check_y_values(values)
     fn = relight_function(model_or_fn, attribute_index)
     with torch.no_grad():
         return torch.stack([fn(x, float(v)).float().cpu() for v in values], dim=1)

@@ -9,8 +9,6 @@ images without touching the label, which would teach a light model that light ha
 * :func:`flip_with_light`, :func:`with_flips`, :func:`flip_light_class`: the augmentation.
 * :func:`light_target`: a pseudo-label score rescaled to a FaderNet's y in [-1, 1].
 * :func:`fit_light_fader`, :func:`fit_light_multidecoder`: train on flip-augmented faces.
-* :func:`measured_light`, :func:`rises`, :func:`monotone_fraction`: does a relight move the
-  measured light the way it was asked to?
 * :func:`closer_to_input`: is a relit face still nearer its input than any other training
   face (a small model trained on few faces may just paste a face it memorised)?
 
@@ -23,7 +21,6 @@ from typing import Any
 
 import torch
 
-from sepviz.data.real import lighting_pseudo_label
 from sepviz.models import FaderNet, MultiDecoder
 from sepviz.models.fadernet import DEFAULT_LAMBDA_MAX
 from sepviz.utils import check_images
@@ -35,9 +32,6 @@ __all__ = [
     "flip_light_class",
     "flip_with_light",
     "light_target",
-    "measured_light",
-    "monotone_fraction",
-    "rises",
     "with_flips",
 ]
 
@@ -260,43 +254,6 @@ def fit_light_multidecoder(
 
     settings = dict(steps=steps, seed=seed, batch_size=batch_size, latent_dim=latent_dim)
     return _cached("multidecoder", x, labels, train, cache, {**settings, **fit_kwargs})
-
-
-def measured_light(grid: torch.Tensor) -> torch.Tensor:
-    """The pseudo-label score of every image of a relight grid.
-
-    Args:
-        grid: (R, C, 3, H, W) in [0, 1], e.g. :func:`sepviz.grids.relight_grid` (rows faces,
-            columns light values), or (N, 3, H, W).
-
-    Returns:
-        (R, C) (or (N,)) float32 in [-1, 1]: ``lighting_pseudo_label`` scores, negative =
-        the image's left is brighter.
-    """
-    check_images(grid, "grid", grid=True)
-    if grid.ndim == 4:
-        return lighting_pseudo_label(grid)[0]
-    rows, cols = grid.shape[:2]
-    return lighting_pseudo_label(grid.reshape(rows * cols, *grid.shape[2:]))[0].view(rows, cols)
-
-
-def rises(scores: torch.Tensor, strict: bool = True) -> torch.Tensor:
-    """Which rows of ``scores`` (R, C) rise from column to column: (R,) bool.
-
-    With columns ordered by the requested light (y from left to right), a row that rises is a
-    face whose measured light moved the right way at every step. ``strict``: every step must
-    rise (else: never fall). Needs C >= 2.
-    """
-    scores = torch.as_tensor(scores)
-    if scores.ndim != 2 or scores.shape[1] < 2 or scores.shape[0] < 1:
-        raise ValueError(f"scores must be (R, C) with R >= 1 and C >= 2, got {tuple(scores.shape)}")
-    steps = scores[:, 1:] - scores[:, :-1]
-    return ((steps > 0) if strict else (steps >= 0)).all(1)
-
-
-def monotone_fraction(scores: torch.Tensor, strict: bool = True) -> float:
-    """The fraction of rows of ``scores`` (R, C) that rise from column to column (:func:`rises`)."""
-    return float(rises(scores, strict).float().mean())
 
 
 def closer_to_input(

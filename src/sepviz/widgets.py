@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from sepviz.grids import RelightFn, relight_function, relight_grid
+from sepviz.grids import RelightFn, check_y_values, relight_function, relight_grid
+from sepviz.limits import MAX_FPS, MAX_FRAMES, MAX_PICTURE_PIXELS, MAX_SCALE
 from sepviz.utils import check_images
 
 if TYPE_CHECKING:
@@ -63,9 +64,30 @@ def tile(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndar
     return (canvas.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
 
 
+def _check_scale(scale: Any) -> int:
+    """``scale`` an int from 1 to :data:`sepviz.limits.MAX_SCALE`, else a ``ValueError``."""
+    if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= MAX_SCALE:
+        raise ValueError(f"scale must be an integer from 1 to {MAX_SCALE}, got {scale!r}")
+    return scale
+
+
+def _check_fps(fps: Any) -> float:
+    """``fps`` a finite number in (0, :data:`sepviz.limits.MAX_FPS`], else a ``ValueError``."""
+    ok = isinstance(fps, (int, float)) and not isinstance(fps, bool) and math.isfinite(fps)
+    if not ok or not 0 < fps <= MAX_FPS:
+        raise ValueError(f"fps must be a number above 0 and at most {MAX_FPS:g}, got {fps!r}")
+    return float(fps)
+
+
 def _png(canvas: np.ndarray, scale: int) -> bytes:
     from PIL import Image
 
+    h, w = canvas.shape[:2]
+    if h * w * scale * scale > MAX_PICTURE_PIXELS:
+        raise ValueError(
+            f"the picture would be {w * scale:,} x {h * scale:,} pixels at scale={scale}, more "
+            f"than {MAX_PICTURE_PIXELS:,}; pass a smaller scale or fewer images"
+        )
     img = Image.fromarray(canvas)
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
@@ -98,22 +120,34 @@ def fader_slider(
         attribute_index: which attribute of y the slider sets (the others stay 0).
         description: the slider's label.
         nrow: faces per row (default: one row up to 8).
-        scale: integer upscaling of the picture (default: faces at least ~96 px tall).
+        scale: integer upscaling of the picture, 1 to :data:`sepviz.limits.MAX_SCALE`
+            (default: faces at least ~96 px tall); the picture stays within
+            :data:`sepviz.limits.MAX_PICTURE_PIXELS`.
 
     Returns:
         ``ipywidgets.VBox([slider, image])``: ``children[0]`` the ``FloatSlider``,
         ``children[1]`` the ``Image`` (PNG bytes) redrawn whenever the slider's value changes.
+
+    Raises:
+        ValueError: ``values`` not (min, max) within ``±MAX_Y``, ``value`` outside them, a
+            ``step`` that is not a positive number, a ``scale`` out of bounds.
     """
     import ipywidgets as widgets
 
     x = check_images(images, convert=True)
-    lo, hi = (float(v) for v in values)
+    if len(tuple(values)) != 2:
+        raise ValueError(f"values must be (min, max), got {values!r}")
+    lo, hi = check_y_values(values, "values")
     if not lo < hi:
         raise ValueError(f"values must be (min, max) with min < max, got {values}")
+    (value,) = check_y_values([value], "value")
     if not lo <= value <= hi:
         raise ValueError(f"value={value} lies outside values={values}")
+    (step,) = check_y_values([step], "step")
+    if not 0 < step <= hi - lo:
+        raise ValueError(f"step must be above 0 and at most max - min = {hi - lo:g}, got {step}")
+    scale = _check_scale(scale if scale is not None else max(1, 96 // x.shape[-2]))
     fn = relight_function(model, attribute_index)
-    scale = scale if scale is not None else max(1, 96 // x.shape[-2])
     cache: dict[float, bytes] = {}
 
     def render(y: float) -> bytes:
@@ -165,18 +199,28 @@ def frames_to_html(
         labels: one caption per frame (e.g. ``"y = +0.50"``).
         title: shown above the pictures.
         nrow: faces per row for (N, 3, H, W) frames.
-        fps: playback speed of the play button.
-        inches: figure width.
+        fps: playback speed of the play button, above 0 and at most
+            :data:`sepviz.limits.MAX_FPS`.
+        inches: figure width, above 0 and at most 50.
 
     Returns:
         The HTML string (show it with ``IPython.display.HTML``).
+
+    Raises:
+        ValueError: no frames or more than :data:`sepviz.limits.MAX_FRAMES`, labels that do
+            not match them, frames of several shapes, ``fps`` or ``inches`` out of bounds.
     """
     import matplotlib.pyplot as plt
     from matplotlib import animation
 
+    fps = _check_fps(fps)
+    if not (isinstance(inches, (int, float)) and math.isfinite(inches) and 0 < inches <= 50):
+        raise ValueError(f"inches must be a number above 0 and at most 50, got {inches!r}")
     frames = list(frames)
     if not frames:
         raise ValueError("frames is empty: expected at least one frame")
+    if len(frames) > MAX_FRAMES:
+        raise ValueError(f"frames has {len(frames)} frames, more than {MAX_FRAMES}")
     if len(labels) != len(frames):
         raise ValueError(f"labels has {len(labels)} entries for {len(frames)} frames")
     shapes = {tuple(f.shape) for f in frames}
@@ -233,16 +277,23 @@ def static_slider(
         title: above the pictures.
         label: frame captions read ``f"{label} = {value:+.2f}"``.
         show_inputs: put the unchanged inputs in a first row of every frame.
+        fps: playback speed of the play button, above 0 and at most
+            :data:`sepviz.limits.MAX_FPS`.
 
     Returns:
         ``IPython.display.HTML`` holding :func:`frames_to_html` of one frame per value.
+
+    Raises:
+        ValueError: no values, more than :data:`sepviz.limits.MAX_FRAMES`, one beyond
+            ``±MAX_Y``, or ``fps`` out of bounds (all checked before any face is relit).
     """
     from IPython.display import HTML
 
     x = check_images(images, convert=True)
-    values = [float(v) for v in values]
-    if not values:
-        raise ValueError("values is empty: expected at least one y value")
+    values = check_y_values(values)
+    if len(values) > MAX_FRAMES:
+        raise ValueError(f"values has {len(values)} y values, more than {MAX_FRAMES} frames")
+    _check_fps(fps)
     grid = relight_grid(model, x, values, attribute_index)  # (N, V, 3, H, W)
     frames = []
     for k in range(len(values)):
@@ -317,9 +368,12 @@ def _live_html(
 
     from IPython.display import HTML
 
-    lo, hi = (float(v) for v in values_range)
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+    if len(tuple(values_range)) != 2:
+        raise ValueError(f"values_range must be (min, max), got {values_range!r}")
+    lo, hi = check_y_values(values_range, "values_range")
+    if not lo < hi:
         raise ValueError(f"values_range must be (min, max) with min < max, got {values_range}")
+    (value,) = check_y_values([value], "value")
     if not lo <= value <= hi:
         raise ValueError(f"value={value} lies outside values_range={values_range}")
     root_class = {"slider": "sepviz-live", "photo": "sepviz-photo"}[kind]

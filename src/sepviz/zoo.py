@@ -28,16 +28,19 @@ import functools
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from sepviz.data.download import sha256_of
+from sepviz.checkpoint import atomic_write_text, load_model_file
+from sepviz.data.download import check_sha256, sha256_of
 from sepviz.data.faceset import FaceSet
 from sepviz.models.base import SepvizModel
 from sepviz.recipes import recipe
+from sepviz.utils import atomic_save
 
 PACKAGE = Path(__file__).resolve().parent
 DEFAULT_CACHE = PACKAGE.parents[1] / "data" / "cache" / "models"
@@ -122,10 +125,17 @@ def cached(
     train: Callable[[], SepvizModel],
     code: tuple[str, ...] = (),
     cache: bool = True,
+    model_class: str | None = None,
 ) -> SepvizModel:
     """``train()``'s model, trained once: loaded from :func:`cache_dir` or :data:`PRETRAINED`
     when a file made with the same ``args`` by the same training code is there, else trained
-    and saved to the cache with its card (a ``.json``: name, args, code, SHA-256).
+    and saved to the cache with its card (a ``.json``: name, args, code, class, SHA-256).
+
+    Every file is checked before it is used (:func:`sepviz.checkpoint.read_model_file`): its
+    bytes against its card's SHA-256, its class against the card's and ``model_class``, its
+    config against the bounds. A damaged cache entry (a flipped byte, a truncated file, a card
+    that cannot be read, another class) is deleted with a :class:`ZooWarning` saying so, and
+    the shipped copy is used instead, or the model is trained again.
 
     Args:
         name: the model's name in its file name, e.g. ``"fadernet-32px"``.
@@ -133,52 +143,169 @@ def cached(
         train: trains and returns the model.
         code: package files beyond :data:`TRAINING_CODE` that ``train`` runs (its own module).
         cache: ``False`` always trains and saves nothing.
+        model_class: the class the model must be (e.g. ``"DeepFakes"``); ``None``: the card's.
 
     Raises:
-        ValueError: a pretrained file whose bytes do not match its card's SHA-256.
+        ValueError: a damaged pretrained file (not matching its card's SHA-256, another
+            class) or a card that cannot be read, naming the file: restore it with git.
     """
     if not cache:
         return train()
     filename = model_file(name, args, code)
     path = cache_dir() / filename
     with _lock(path):  # another process training this model: wait for it, then load
-        if path.exists():
-            return SepvizModel.load(path)  # with the History it was trained with
+        _staging(path).unlink(missing_ok=True)  # a save interrupted before its rename
         shipped = PRETRAINED / filename
-        if shipped.exists():  # (not when the cache is PRETRAINED itself: path would exist)
-            card = json.loads(shipped.with_suffix(".json").read_text())
-            if sha256_of(shipped) != card["sha256"]:
-                raise ValueError(
-                    f"{shipped} does not match the SHA-256 of its card (a Git LFS pointer or a "
-                    "damaged file?): restore it with git, or delete it and its .json to retrain"
+        if path.exists():
+            try:
+                return _load_checked(path, model_class)
+            except ValueError as error:
+                fallback = "the shipped copy" if shipped.exists() else "training it again"
+                warnings.warn(
+                    f"damaged model cache entry: {error}; deleted it, using {fallback}",
+                    ZooWarning,
+                    stacklevel=2,
                 )
-            return SepvizModel.load(shipped)
+                path.unlink(missing_ok=True)
+                path.with_suffix(".json").unlink(missing_ok=True)
+        if shipped.exists() and shipped != path:
+            try:
+                return _load_checked(shipped, model_class)
+            except ValueError as error:
+                raise ValueError(
+                    f"{error} (a Git LFS pointer or a damaged file?): restore it with git, or "
+                    "delete it and its .json to retrain"
+                ) from None
         model = train()
-        model.save(path)
-        card = {"name": name, "args": args, "code": list(code), "sha256": sha256_of(path)}
-        text = json.dumps(card, indent=1, sort_keys=True, default=str)
-        path.with_suffix(".json").write_text(text + "\n")
+        _store(model, path, {"name": name, "args": args, "code": list(code)})
     return model
+
+
+class ZooWarning(UserWarning):
+    """A damaged cache entry was deleted and replaced (by the shipped copy or by training)."""
+
+
+def read_card(card_path: Path) -> dict[str, Any]:
+    """A model's card (``<model>.json``): a mapping with ``name``, ``args``, ``code`` and a
+    ``sha256`` of 64 hex digits; a ``ValueError`` naming the card says what is wrong."""
+    if not card_path.is_file():
+        raise ValueError(f"{card_path} is missing: the card of {card_path.with_suffix('.pt')}")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"the card {card_path} is not valid JSON ({error})") from None
+    if not isinstance(card, dict):
+        raise ValueError(f"the card {card_path} is not a JSON object")
+    missing = [key for key in ("name", "args", "code", "sha256") if key not in card]
+    if missing:
+        raise ValueError(f"the card {card_path} has no {', '.join(map(repr, missing))}")
+    if not isinstance(card["code"], list) or not isinstance(card["name"], str):
+        raise ValueError(f"the card {card_path} has a malformed 'name' or 'code'")
+    try:
+        check_sha256(card["sha256"], f"the sha256 of the card {card_path}")
+    except ValueError as error:
+        raise ValueError(str(error)) from None
+    return card
+
+
+def _load_checked(path: Path, model_class: str | None) -> SepvizModel:
+    """The model at ``path`` once its card, SHA-256, class and config are checked."""
+    card_path = path.with_suffix(".json")
+    card = read_card(card_path)
+    if model_class and card.get("class") not in (None, model_class):
+        raise ValueError(f"the card {card_path} names a {card['class']}, not a {model_class}")
+    expected = model_class or card.get("class")
+    return load_model_file(path, card["sha256"], expected, recorded_in=card_path)
+
+
+def _staging(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial")
+
+
+STORED_DTYPE = torch.float16
+"""The zoo stores float32 weights in half precision: it halves ``data/pretrained/`` (the
+repository ships it under 150 MB), and it moves no number of the book: rounding every weight
+to 11 significant bits changed the chapters' headline PSNRs by under 0.01 dB and no probe
+score (``tests/test_zoo.py`` measures it on a trained model). A model is loaded back in
+float32 (``load_state_dict`` casts), so it computes in full precision."""
+
+
+def store_half(path: Path) -> bool:
+    """Rewrite the model file at ``path`` with its float32 tensors in :data:`STORED_DTYPE`
+    (atomically; other tensors, the config and the History unchanged). A tensor that would
+    not survive the rounding (beyond float16's range) stays float32. Returns whether the
+    file changed."""
+    from sepviz.checkpoint import load_weights_only
+
+    state = load_weights_only(path.read_bytes(), path)
+    weights = state.get("state_dict", state.get("model"))
+    changed = False
+    for key, tensor in list(weights.items()):
+        if isinstance(tensor, torch.Tensor) and tensor.dtype == torch.float32:
+            half = tensor.to(STORED_DTYPE)
+            if torch.isfinite(half).all():
+                weights[key] = half
+                changed = True
+    if changed:
+        atomic_save(state, path)
+    return changed
+
+
+def _store(model: SepvizModel, path: Path, card: dict[str, Any]) -> None:
+    """Save ``model`` at ``path`` with its card: the file is written under a staging name
+    (weights in :data:`STORED_DTYPE`), hashed, its card written, and only then renamed to
+    ``path``, so a model file never stands without its card. ``model`` takes the stored
+    weights back, so it computes what every later load of the file computes."""
+    staging = model.save(_staging(path))
+    store_half(staging)
+    stored = torch.load(staging, map_location="cpu", weights_only=True)["state_dict"]
+    model.load_state_dict(stored)
+    card = {**card, "class": type(model).__name__, "sha256": sha256_of(staging)}
+    text = json.dumps(card, indent=1, sort_keys=True, default=str)
+    atomic_write_text(path.with_suffix(".json"), text + "\n")
+    os.replace(staging, path)
 
 
 def stale(folder: Path = PRETRAINED) -> list[Path]:
     """The model files in ``folder`` that the current training code would not make under
     their name (their card's arguments hash to another name, or it names a code file that is
-    gone), or whose bytes do not match their card's SHA-256, or that have no card."""
+    gone), or whose bytes do not match their card's SHA-256, or whose card is missing or
+    cannot be read (a :class:`ZooWarning` names it; the other files are still checked)."""
     found = []
     for path in sorted(folder.glob("*.pt")):
-        card_path = path.with_suffix(".json")
-        if not card_path.exists():
+        try:
+            card = read_card(path.with_suffix(".json"))
+        except ValueError as error:
+            if path.with_suffix(".json").exists():
+                warnings.warn(f"{error}: counted as stale", ZooWarning, stacklevel=2)
             found.append(path)
             continue
-        card = json.loads(card_path.read_text())
         try:
             name = model_file(card["name"], card["args"], tuple(card["code"]))
-        except ValueError:  # its card names a code file the package no longer has
+        except (ValueError, TypeError):  # its card names a code file the package no longer has
             name = None
-        if name != path.name or sha256_of(path) != card["sha256"]:
+        if name != path.name or sha256_of(path) != card["sha256"].lower():
             found.append(path)
     return found
+
+
+def store_folder_half(folder: Path = PRETRAINED) -> list[Path]:
+    """:func:`store_half` every model of ``folder`` still holding float32 weights, and write
+    its card's new SHA-256 (the card's other fields unchanged); returns the files changed.
+    ``make pretrained`` runs it, so models shipped before the zoo stored half precision
+    shrink too, under the same names (the names hash arguments and code, not bytes)."""
+    changed = []
+    for path in sorted(folder.glob("*.pt")):
+        card_path = path.with_suffix(".json")
+        card = read_card(card_path)
+        if sha256_of(path) != card["sha256"].lower():
+            raise ValueError(f"{path} does not match the SHA-256 of {card_path}: not rewritten")
+        if store_half(path):
+            card["sha256"] = sha256_of(path)
+            text = json.dumps(card, indent=1, sort_keys=True, default=str)
+            atomic_write_text(card_path, text + "\n")
+            changed.append(path)
+    return changed
 
 
 def prune_stale(folder: Path = PRETRAINED) -> list[Path]:
@@ -252,7 +379,7 @@ def trained(
         return model
 
     args = {"steps": steps, "seed": seed, "n_faces": n_faces, "fit": fit, "options": options}
-    return cached(f"{kind}-{size}px", args, train, cache=cache)
+    return cached(f"{kind}-{size}px", args, train, cache=cache, model_class=entry.model)
 
 
 @contextlib.contextmanager

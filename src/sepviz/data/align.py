@@ -15,6 +15,7 @@ left eye).
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -176,6 +177,10 @@ def warp(
 
 
 # --------------------------------------------------------------------------- detection
+def _number(value: Any) -> bool:
+    """A finite real number (not a bool)."""
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    return ok and math.isfinite(value)
 
 
 def detect_faces_cascade(
@@ -195,12 +200,25 @@ def detect_faces_cascade(
 
     Returns:
         Boxes ``[x1, y1, x2, y2, score]`` (float64, score 1.0), largest first; empty if none.
+
+    Raises:
+        ValueError: not a (3, H, W) tensor; ``scale_factor`` not in (1, 4] (1 would never
+            grow the window), ``min_size`` not an int >= 1, ``expand`` not in (0, 10].
     """
     from skimage.data import lbp_frontal_face_cascade_filename
     from skimage.feature import Cascade
 
     if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
         raise ValueError(f"image must be a (3, H, W) tensor, got {getattr(image, 'shape', image)}")
+    if not _number(scale_factor) or not 1 < scale_factor <= 4:
+        raise ValueError(
+            f"scale_factor must be a number above 1 and at most 4 (each step of the search "
+            f"pyramid grows the window by it), got {scale_factor!r}"
+        )
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
+        raise ValueError(f"min_size must be an integer >= 1 (pixels), got {min_size!r}")
+    if not _number(expand) or not 0 < expand <= 10:
+        raise ValueError(f"expand must be a number above 0 and at most 10, got {expand!r}")
     arr = image.detach().cpu().permute(1, 2, 0).clamp(0, 1).numpy().astype(np.float64)
     h, w = arr.shape[:2]
     if min(h, w) < min_size:
@@ -380,6 +398,10 @@ def align_faces(
         dropped without being listed. When an image holds several faces the largest is used
         (and the indices are named in a warning).
     """
+    if max_side is not None and (
+        isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 16
+    ):
+        raise ValueError(f"max_side must be None or an integer >= 16 (pixels), got {max_side!r}")
     sources, factors, names = _as_sources(images)
     n = len(sources)
     if n == 0:

@@ -45,7 +45,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -815,12 +815,22 @@ def read_image(
 ) -> torch.Tensor:
     """One image file -> float32 (3, H, W) in [0, 1] (conversions of :func:`image_to_tensor`).
 
-    ``max_side``: if the longer side is larger, the image is shrunk (anti-aliased) to it.
-    ``max_pixels``: larger images are refused before decoding (see :data:`DEFAULT_MAX_PIXELS`;
-    ``None``: no cap but PIL's). Raises ``ValueError`` naming the file when it cannot be read.
+    ``max_side``: if the longer side is larger, the image is shrunk (anti-aliased) to it (an
+    int >= 1, or ``None``). ``max_pixels``: larger images are refused before decoding (see
+    :data:`DEFAULT_MAX_PIXELS`; ``None``: no cap but PIL's). Raises ``ValueError`` naming the
+    file when it cannot be read, or naming the argument when ``max_side`` or ``max_pixels`` is
+    not an int >= 1 (``max_side=0`` would make every image 1 x 1).
     """
+    _check_optional_count(max_side, "max_side")
+    _check_optional_count(max_pixels, "max_pixels")
     tensor = _read_image(Path(path), str(path), exif=exif, max_pixels=max_pixels)
     return fit_within(tensor, max_side)[0]
+
+
+def _check_optional_count(value: Any, name: str) -> None:
+    """``value`` is ``None`` or an int >= 1 (not a bool), else a ``ValueError`` naming it."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be None or an integer >= 1, got {value!r}")
 
 
 def _iter_folder(
@@ -865,6 +875,8 @@ def read_folder(
         names relative to ``path``, sorted by name.
     """
     tensors, names = [], []
+    _check_optional_count(max_side, "max_side")  # before any file is read
+    _check_optional_count(max_pixels, "max_pixels")
     read = partial(read_image, max_side=max_side, max_pixels=max_pixels)
     for rel, tensor in _iter_folder(path, recursive, errors, read):
         tensors.append(tensor)
@@ -913,6 +925,8 @@ def load_folder(
         Files with other endings are skipped and listed in a :class:`SkippedFilesWarning`.
     """
     _check_size(size)
+    _check_optional_count(max_pixels, "max_pixels")
+    _check_optional_count(min_side, "min_side")
     crops, names = [], []
     read = partial(_read_image, max_pixels=max_pixels, min_side=min_side, shrink_to=size)
     for rel, tensor in _iter_folder(path, recursive, errors, read):  # one by one: low memory

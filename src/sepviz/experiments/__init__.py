@@ -18,9 +18,12 @@ swaps), :mod:`~sepviz.experiments.relight_by_swap` (7: the blog's idea 1),
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,6 +46,9 @@ class Estimate:
     low: float
     high: float
     unit: str = ""
+    runs: int = 1
+    """How many training runs (seeds) the interval holds: 1 is one trained model, its interval
+    over faces only; see :func:`over_runs`."""
 
     def covers(self, threshold: float) -> bool:
         """Whether ``threshold`` lies inside the interval: the data cannot tell them apart."""
@@ -60,7 +66,7 @@ class Estimate:
         # Independent errors add in quadrature (a paired bootstrap is tighter; see paired_gain).
         half = math.hypot(self.high - self.value, other.high - other.value)
         value = self.value - other.value
-        return Estimate(value, value - half, value + half, self.unit)
+        return Estimate(value, value - half, value + half, self.unit, min(self.runs, other.runs))
 
     def __str__(self) -> str:
         half = max(self.high - self.value, self.value - self.low)
@@ -122,6 +128,242 @@ def judge(estimate: Estimate, bar: float, above: str, below: str, bar_name: str)
     if estimate.covers(bar):
         return f"**Not distinguishable** from {bar_name}."
     return above if estimate.above(bar) else below
+
+
+# -- The vocabulary of verdicts -------------------------------------------------------------
+# Every verdict of the book says *reads*, *at chance*, *not distinguishable*, *removed*,
+# *better*, *equal* in the sense defined here, as rules on a 95% interval, and nowhere else.
+# The glossary (book/glossary.md) prints the same rules for the reader.
+
+READ_SHARE = 0.10
+"""A reader *reads* a factor when its whole interval lies more than a tenth of the way from
+chance to a perfect score above chance (:func:`read_bar`). Why a share of the room above
+chance and not a fixed number of points: one rule then serves 2 classes (chance 50%: bar
+55%), 3 classes (chance 34%: bar 40.6%), unbalanced classes (chance 81%: bar 82.9%) and R²
+(chance 0, perfect 1: bar 0.10) alike, where a fixed 10 points asked a 2-class reader for a
+fifth of its room and let a 3-class reader at 42% ± 3 against chance 34% count as "at
+chance". Why a tenth: a reader that recovers less than a tenth of what a perfect one does (an
+R² below 0.1, a kappa below 0.1) carries too little of the factor to act on, which is what
+"removed" has to mean."""
+
+DB_MARGIN = 0.5
+"""Two PSNRs within half a decibel are *equal* (:func:`compare`): 0.5 dB is 12% of squared
+error, less than what tells two reconstructions apart by eye on these faces, and more than
+the run-to-run wobble of a model trained to a plateau here (0.1-0.3 dB)."""
+
+R_MARGIN = 0.10
+"""A correlation *is there* when its whole interval lies beyond ±0.1 and is *absent* when it
+lies within: Cohen's "small effect" (r = 0.1, one percent of the variance shared)."""
+
+
+class Reading(enum.Enum):
+    """What a reader's score says about a factor, against chance (:func:`reading`)."""
+
+    READS = "reads"
+    NOT_DISTINGUISHABLE = "not distinguishable"
+    AT_CHANCE = "at chance"
+    BELOW_CHANCE = "below chance"
+
+    @property
+    def reads(self) -> bool:
+        """Only :attr:`READS` reads; the other three do not show the factor."""
+        return self is Reading.READS
+
+    @property
+    def blind(self) -> bool:
+        """At or below chance: the reader shows nothing of the factor (equivalence holds)."""
+        return self in (Reading.AT_CHANCE, Reading.BELOW_CHANCE)
+
+
+def read_bar(chance: float, perfect: float = 1.0) -> float:
+    """The score a reader must beat to *read*: chance plus :data:`READ_SHARE` of the way to
+    ``perfect`` (1 for an accuracy as a fraction and for R²)."""
+    return chance + READ_SHARE * (perfect - chance)
+
+
+def reading(score: Estimate, chance: float, perfect: float = 1.0) -> Reading:
+    """Where ``score``'s interval lies against ``chance`` and :func:`read_bar`:
+
+    - :attr:`Reading.READS`: the whole interval lies above the bar;
+    - :attr:`Reading.BELOW_CHANCE`: the whole interval lies below chance (the reader is
+      anti-correlated with the factor: a systematic effect worth a sentence of its own);
+    - :attr:`Reading.AT_CHANCE`: the whole interval lies below the bar, reaching chance or
+      within the margin above it (an equivalence test: whatever the reader finds is less than
+      a tenth of the room above chance);
+    - :attr:`Reading.NOT_DISTINGUISHABLE`: the interval covers the bar; the data cannot tell.
+    """
+    bar = read_bar(chance, perfect)
+    if score.low > bar:
+        return Reading.READS
+    if score.high < chance:
+        return Reading.BELOW_CHANCE
+    if score.high < bar:
+        return Reading.AT_CHANCE
+    return Reading.NOT_DISTINGUISHABLE
+
+
+def removed(readings: Sequence[Reading]) -> bool:
+    """A factor is *removed* from a code only when every reader is blind to it (at or below
+    chance); one reader that reads, or one that is not distinguishable, and it is not."""
+    return len(readings) > 0 and all(r.blind for r in readings)
+
+
+class Order(enum.Enum):
+    """How a difference (``a - b``) compares with zero, within a margin (:func:`compare`)."""
+
+    BETTER = "better"
+    WORSE = "worse"
+    EQUAL = "equal"
+    NOT_DISTINGUISHABLE = "not distinguishable"
+
+
+def compare(difference: Estimate, margin: float) -> Order:
+    """Whether ``difference`` (``a - b`` with its interval) says a is better than b:
+    :attr:`Order.BETTER` when the whole interval lies above ``margin``, :attr:`Order.WORSE`
+    when below ``-margin``, :attr:`Order.EQUAL` when it lies within ``±margin`` (equivalence),
+    and :attr:`Order.NOT_DISTINGUISHABLE` when it covers ``margin`` or ``-margin``."""
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    if difference.low > margin:
+        return Order.BETTER
+    if difference.high < -margin:
+        return Order.WORSE
+    if -margin <= difference.low and difference.high <= margin:
+        return Order.EQUAL
+    return Order.NOT_DISTINGUISHABLE
+
+
+def over_runs(per_run: Sequence[Estimate]) -> Estimate:
+    """One headline number over training runs (seeds): the mean of the runs' values, with an
+    interval that holds the run-to-run spread (a t interval over the runs) and the spread
+    over faces (the mean half-width of the runs' own intervals), added in quadrature.
+
+    Args:
+        per_run: one :class:`Estimate` per trained model (2 or more), one unit.
+
+    Returns:
+        an :class:`Estimate` with ``runs = len(per_run)``; :func:`run_spread` gives its two
+        parts.
+    """
+    run_half, face_half = run_spread(per_run)
+    value = float(np.mean([e.value for e in per_run]))
+    half = math.hypot(run_half, face_half)
+    return Estimate(value, value - half, value + half, per_run[0].unit, len(per_run))
+
+
+def run_spread(per_run: Sequence[Estimate]) -> tuple[float, float]:
+    """The two half-widths :func:`over_runs` adds: ``(runs, faces)``, the t interval of the
+    runs' values and the mean half-width of their intervals over faces."""
+    if len(per_run) < 2:
+        raise ValueError(f"per_run needs at least 2 training runs, got {len(per_run)}")
+    units = {e.unit for e in per_run}
+    if len(units) > 1:
+        raise ValueError(f"per_run must share one unit, got {sorted(units)}")
+    values = np.array([e.value for e in per_run])
+    n = values.size
+    run_half = _T975[min(n - 1, len(_T975)) - 1] * float(values.std(ddof=1)) / math.sqrt(n)
+    face_half = float(np.mean([(e.high - e.low) / 2 for e in per_run]))
+    return run_half, face_half
+
+
+def runs_note(estimate: Estimate) -> str:
+    """The words " over N training runs" for an estimate that holds several runs, else ""."""
+    return f" over {estimate.runs} training runs" if estimate.runs > 1 else ""
+
+
+def combine_runs(per_run: Sequence[Any]) -> dict[str, Any]:
+    """The fields of one result over training runs, from ``per_run`` results of one frozen
+    dataclass (one per trained model): an :class:`Estimate` (or a tuple of them) by
+    :func:`over_runs`, a nested result by its class's ``over_runs``, a float by its mean, a
+    bool by ``all``, anything else from the first run (it must be the same in every run).
+
+    Returns:
+        ``{field name: combined value}``, ready for the dataclass's constructor.
+
+    Raises:
+        ValueError: the runs disagree on a field that cannot be combined.
+    """
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(per_run[0]):
+        values = [getattr(r, f.name) for r in per_run]
+        first = values[0]
+        if isinstance(first, bool):
+            fields[f.name] = all(values)
+        elif isinstance(first, Estimate):
+            fields[f.name] = over_runs(values)
+        elif isinstance(first, tuple) and first and isinstance(first[0], Estimate):
+            fields[f.name] = tuple(over_runs(column) for column in zip(*values))
+        elif isinstance(first, Result) and hasattr(type(first), "over_runs"):
+            fields[f.name] = type(first).over_runs(values)  # type: ignore[attr-defined]
+        elif isinstance(first, float):
+            fields[f.name] = sum(values) / len(values)
+        elif all(v == first for v in values):
+            fields[f.name] = first
+        else:
+            raise ValueError(f"the runs disagree on {f.name}: {values}")
+    return fields
+
+
+Headlines = dict[str, tuple[Estimate, tuple[Estimate, ...]]]
+"""``{name: (the number over the runs, its value in each run)}``: a result's headline numbers,
+as its ``spreads()`` and ``spread_table()`` report them."""
+
+
+def spreads(headlines: Headlines) -> dict[str, tuple[float, float]]:
+    """``{name: (run half-width, face half-width)}`` (:func:`run_spread`) of every headline
+    measured over 2 or more training runs."""
+    return {name: run_spread(runs) for name, (_, runs) in headlines.items() if len(runs) > 1}
+
+
+def _half(half: float, unit: str) -> str:
+    """A half-width of an interval, in the estimate's unit (percentage points for ``"%"``)."""
+    if unit == "%":
+        return f"± {100 * half:.1f} points"
+    return f"± {half:.2f} dB" if unit == "dB" else f"± {half:.3f}"
+
+
+def spread_table(headlines: Headlines) -> str:
+    """A Markdown table: each headline over the runs, how many runs, and the two parts of its
+    interval (the spread from run to run, the spread over faces)."""
+    measured = spreads(headlines)
+    rows = []
+    for name, (combined, runs) in headlines.items():
+        if name in measured:
+            run_half, face_half = measured[name]
+            rows.append(
+                (
+                    name,
+                    combined,
+                    len(runs),
+                    _half(run_half, combined.unit),
+                    _half(face_half, combined.unit),
+                )
+            )
+        else:
+            half = max(combined.high - combined.value, combined.value - combined.low)
+            rows.append((name, combined, 1, "(one run: not measured)", _half(half, combined.unit)))
+    header = ("headline", "over the runs", "runs", "spread over runs", "spread over faces")
+    return markdown_table(header, rows)
+
+
+class OverRuns:
+    """A result whose headline numbers may hold several training runs (its ``per_run``).
+
+    Subclasses name their headlines in ``_headlines()``; :meth:`spreads` and
+    :meth:`spread_table` then say how much of each interval comes from the runs and how much
+    from the faces."""
+
+    def _headlines(self) -> Headlines:
+        raise NotImplementedError
+
+    def spreads(self) -> dict[str, tuple[float, float]]:
+        """``{headline: (run half-width, face half-width)}`` (:func:`run_spread`) of every
+        headline measured over 2 or more training runs; empty for one trained model."""
+        return spreads(self._headlines())
+
+    def spread_table(self) -> str:
+        """A Markdown table: each headline over the runs, with its run and face spreads."""
+        return spread_table(self._headlines())
 
 
 def admonition(body: str, title: str = "Verdict", kind: str = "tip") -> str:

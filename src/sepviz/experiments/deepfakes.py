@@ -3,12 +3,19 @@
 - :func:`swap_quality` compares the swap with the renderer's true B (B's identity, A's
   expression and light) next to two baselines, the input unchanged and B's mean face, and a
   ceiling: B's own face through decoder B. Every number is a mean over faces with a bootstrap
-  interval; the gain over the best baseline is paired face by face.
+  interval; the gain over the better baseline and the gap to the ceiling are paired face by
+  face.
 - :func:`identity_probe`: is the shared latent identity-free? Linear probes read identity,
   the light class and the smile from the latent, next to the same probes on the pixels and
   chance.
 - :func:`layer_swap`: decoder A with its first k blocks taken from decoder B, against the
   true A and the true B: does one block hold B's identity?
+
+The two headline experiments, :func:`swap_quality` and :func:`identity_probe`, take one
+trained model or a sequence of models, one per training run (seed). With several, each
+headline number is the mean over the runs with an interval that holds both the run-to-run
+spread and the spread over faces (:func:`~sepviz.experiments.over_runs`); the result's
+``spreads()`` and ``spread_table()`` give the two parts side by side.
 """
 
 from __future__ import annotations
@@ -20,22 +27,56 @@ import torch
 
 from sepviz.data.faceset import FaceSet
 from sepviz.experiments import (
+    DB_MARGIN,
     Estimate,
+    Headlines,
+    Order,
+    OverRuns,
+    Reading,
     Result,
     bootstrap_mean,
-    judge,
+    compare,
     markdown_table,
+    over_runs,
     paired_gain,
+    read_bar,
+    reading,
+    runs_note,
 )
 from sepviz.models.deepfakes import DeepFakes
 
-WORKS_DB = 1.0  # a swap "works" when it beats the best baseline by more than this
-MARGIN = 0.10  # a probe "reads" a factor when it beats chance by more than this
+WORKS_DB = 1.0
+"""A swap *works* when the whole interval of its paired gain over the better baseline (the
+input unchanged, or the target's mean face) lies above 1 dB: 21% less squared error than a
+model that ignores its input or does nothing, twice the 0.5 dB within which two PSNRs count
+as equal (:data:`~sepviz.experiments.DB_MARGIN`), so "works" means clearly better, not
+merely not worse."""
+
+Models = DeepFakes | Sequence[DeepFakes]
+"""One trained model, or one per training run (seed)."""
+
+
+def _models(model: Models) -> list[DeepFakes]:
+    models = [model] if isinstance(model, torch.nn.Module) else list(model)
+    if not models:
+        raise ValueError("model is an empty sequence: give a trained DeepFakes or one per run")
+    return models
+
+
+def _signed(e: Estimate) -> str:
+    return f"+{e}" if e.value >= 0 else str(e)
 
 
 @dataclass(frozen=True)
-class SwapQuality(Result):
-    """PSNR (dB) to the true swapped face of the swap, the baselines and the ceiling."""
+class SwapQuality(OverRuns, Result):
+    """PSNR (dB) to the true swapped face of the swap, the baselines and the ceiling.
+
+    ``gain``: the swap minus the better baseline (the one with the higher mean), paired over
+    faces; ``gap``: the ceiling minus the swap, paired over faces. ``per_run``: one result per
+    trained model when several were measured (empty for one): then ``swap``, ``ceiling``,
+    ``gain`` and ``gap`` are :func:`~sepviz.experiments.over_runs` of theirs (their ``runs``
+    field says how many), and the baselines, which no model changes, are the first run's.
+    """
 
     source: str
     target: str
@@ -43,34 +84,103 @@ class SwapQuality(Result):
     unchanged: Estimate
     mean_face: Estimate
     ceiling: Estimate
-    gain: Estimate  # swap minus the best baseline, paired over faces
+    gain: Estimate
+    gap: Estimate
+    per_run: tuple[SwapQuality, ...] = ()
+
+    @classmethod
+    def from_runs(cls, runs: Sequence[SwapQuality]) -> SwapQuality:
+        """One result over training runs: ``runs`` holds one single-run result per trained
+        model (2 or more), measured on the same faces."""
+        if len(runs) < 2 or any(r.per_run for r in runs):
+            raise ValueError(f"from_runs needs >= 2 single-run results, got {len(runs)}")
+        first = runs[0]
+        return cls(
+            source=first.source,
+            target=first.target,
+            swap=over_runs([r.swap for r in runs]),
+            unchanged=first.unchanged,
+            mean_face=first.mean_face,
+            ceiling=over_runs([r.ceiling for r in runs]),
+            gain=over_runs([r.gain for r in runs]),
+            gap=over_runs([r.gap for r in runs]),
+            per_run=tuple(runs),
+        )
+
+    @property
+    def baseline(self) -> str:
+        """The baseline ``gain`` is measured against: the one with the higher mean PSNR."""
+        if self.unchanged.value >= self.mean_face.value:
+            return "the input unchanged"
+        return f"{self.target}'s mean face"
 
     @property
     def verdict(self) -> str:
+        runs = runs_note(self.gain)
+        if self.gain.covers(WORKS_DB):
+            head = f"**Not distinguishable** from the {WORKS_DB:g} dB bar{runs}."
+        elif self.gain.above(WORKS_DB):
+            head = f"**The swap works{runs}.**"
+        else:
+            head = f"**The swap does not work{runs}.**"
         facts = (
             f"The swap {self.source} → {self.target} is {self.swap} from the true "
-            f"{self.target}: **{self.gain}** better than the best baseline (input unchanged "
-            f"{self.unchanged}, {self.target}'s mean face {self.mean_face}), and "
-            f"{self.ceiling.value - self.swap.value:.1f} dB below the ceiling ({self.ceiling}: "
-            f"{self.target}'s own faces through decoder {self.target})."
+            f"{self.target}; its gain over the better baseline, {self.baseline}, is "
+            f"**{_signed(self.gain)}** face by face (input unchanged {self.unchanged}, "
+            f"{self.target}'s mean face {self.mean_face}; a swap works when the whole "
+            f"interval lies above {WORKS_DB:g} dB)."
         )
-        if self.gain.covers(WORKS_DB):
-            return f"**Not distinguishable** from the {WORKS_DB:g} dB bar. {facts}"
-        works = self.gain.above(WORKS_DB)
-        return f"**The swap {'works' if works else 'does not work'}.** {facts}"
+        return f"{head} {facts} {self._ceiling()}"
+
+    def _ceiling(self) -> str:
+        ceiling = (
+            f"the ceiling ({self.ceiling}: {self.target}'s own faces through decoder {self.target})"
+        )
+        order = compare(self.gap, DB_MARGIN)
+        if order is Order.BETTER:
+            return f"It lies {self.gap} below {ceiling}."
+        if order is Order.WORSE:
+            return f"It lies above {ceiling}: the ceiling minus the swap is {self.gap}."
+        if order is Order.EQUAL:
+            return (
+                f"It is level with {ceiling}: the gap, {_signed(self.gap)}, lies within "
+                f"±{DB_MARGIN:g} dB."
+            )
+        return (
+            f"Its gap to {ceiling}, {_signed(self.gap)}, is not distinguishable from the "
+            f"±{DB_MARGIN:g} dB margin."
+        )
+
+    def _headlines(self) -> Headlines:
+        runs = self.per_run or (self,)
+        return {
+            f"swap {self.source} → {self.target}, PSNR to the truth": (
+                self.swap,
+                tuple(r.swap for r in runs),
+            ),
+            f"gain over the better baseline ({self.baseline})": (
+                self.gain,
+                tuple(r.gain for r in runs),
+            ),
+            "gap to the ceiling": (self.gap, tuple(r.gap for r in runs)),
+        }
 
     def table(self) -> str:
+        runs = runs_note(self.swap)
         rows = [
-            (f"swap {self.source} → {self.target} (decoder {self.target})", self.swap),
+            (f"swap {self.source} → {self.target} (decoder {self.target}){runs}", self.swap),
             ("baseline: input unchanged", self.unchanged),
             (f"baseline: {self.target}'s mean face", self.mean_face),
-            (f"ceiling: {self.target}'s own face through decoder {self.target}", self.ceiling),
+            (
+                f"ceiling: {self.target}'s own face through decoder {self.target}{runs}",
+                self.ceiling,
+            ),
         ]
         return markdown_table((f"prediction of the true {self.target}", "PSNR"), rows)
 
 
 def swap_quality(
-    model: DeepFakes,
+    model: Models,
     test: FaceSet,
     target: str = "B",
     source: str = "A",
@@ -80,20 +190,29 @@ def swap_quality(
     """Swap ``test`` faces (all of person ``source``) to ``target`` and measure against truth.
 
     Args:
-        model: a trained DeepFakes with a decoder ``target``.
+        model: a trained DeepFakes with a decoder ``target``, or a sequence of them, one per
+            training run: then the swap, the ceiling, the gain and the gap are the mean over
+            the runs (:func:`~sepviz.experiments.over_runs`) and ``per_run`` holds each.
         test: unseen faces of ``source`` (their identity is replaced by ``target``'s).
         reference: faces of ``target`` for the mean-face baseline (default: the truths).
         seed: the bootstrap.
     """
+    models = _models(model)
+    if len(models) > 1:
+        return SwapQuality.from_runs(
+            [swap_quality(m, test, target, source, reference, seed) for m in models]
+        )
     from sepviz.data.synthetic import swapped
     from sepviz.metrics import psnr
 
+    net = models[0]
     truth = swapped(test, target)
-    swap_db = psnr(model.swap(test.images, target), truth)
+    swap_db = psnr(net.swap(test.images, target), truth)
     input_db = psnr(test.images, truth)
     mean = (reference.images if reference is not None else truth).mean(0, keepdim=True)
     mean_db = psnr(mean.expand_as(truth), truth)
-    # the best baseline is the one with the higher mean, compared face by face with the swap
+    ceiling_db = psnr(net.swap(truth, target), truth)
+    # the better baseline is the one with the higher mean, compared face by face with the swap
     best = input_db if float(input_db.mean()) >= float(mean_db.mean()) else mean_db
     return SwapQuality(
         source=source,
@@ -101,8 +220,9 @@ def swap_quality(
         swap=bootstrap_mean(swap_db, "dB", seed),
         unchanged=bootstrap_mean(input_db, "dB", seed),
         mean_face=bootstrap_mean(mean_db, "dB", seed),
-        ceiling=bootstrap_mean(psnr(model.swap(truth, target), truth), "dB", seed),
+        ceiling=bootstrap_mean(ceiling_db, "dB", seed),
         gain=paired_gain(swap_db, best, "dB", seed),
+        gap=paired_gain(ceiling_db, swap_db, "dB", seed),
     )
 
 
@@ -111,59 +231,162 @@ def _pretty(factor: str) -> str:
 
 
 @dataclass(frozen=True)
-class IdentityProbe(Result):
+class IdentityProbe(OverRuns, Result):
     """Held-out scores of linear probes (5 folds) on the shared latent and on the pixels.
 
     ``latent[i]``, ``pixels[i]`` and ``chance[i]`` belong to ``factors[i]``: accuracy
     (an Estimate with unit ``"%"``) for a class factor, R² (unit ``""``) for a continuous one,
-    whose chance is 0. ``factors`` holds ``"identity"``.
+    whose chance is 0. ``factors`` holds ``"identity"``. ``per_run``: one result per trained
+    model when several were measured (empty for one): then each ``latent[i]`` is
+    :func:`~sepviz.experiments.over_runs` of theirs, and ``pixels`` (no model reads them) is
+    the same in every run.
+
+    The latent and the pixels read a factor *equally well* when their difference lies within
+    the reading margin, a tenth of the room above chance (:func:`margin`): the rule that says
+    what *reads* also says what counts as the same score.
     """
 
     factors: tuple[str, ...]
     latent: tuple[Estimate, ...]
     pixels: tuple[Estimate, ...]
     chance: tuple[float, ...]
+    per_run: tuple[IdentityProbe, ...] = ()
+
+    @classmethod
+    def from_runs(cls, runs: Sequence[IdentityProbe]) -> IdentityProbe:
+        """One result over training runs: ``runs`` holds one single-run result per trained
+        model (2 or more), probed on the same faces and folds."""
+        if len(runs) < 2 or any(r.per_run for r in runs):
+            raise ValueError(f"from_runs needs >= 2 single-run results, got {len(runs)}")
+        first = runs[0]
+        latent = tuple(over_runs([r.latent[k] for r in runs]) for k in range(len(first.factors)))
+        return cls(first.factors, latent, first.pixels, first.chance, per_run=tuple(runs))
+
+    def _score(self, k: int, value: float) -> str:
+        return f"{value:.0%}" if self.latent[k].unit == "%" else f"{value:.2f}"
 
     def _chance(self, k: int) -> str:
-        return f"{self.chance[k]:.0%}" if self.latent[k].unit == "%" else f"{self.chance[k]:.2f}"
+        return self._score(k, self.chance[k])
 
-    @staticmethod
-    def _read(e: Estimate) -> str:
+    def _read(self, e: Estimate) -> str:
         return str(e) if e.unit == "%" else f"R² {e}"
 
+    def state(self, k: int) -> Reading:
+        """What the latent probe of ``factors[k]`` says against chance (:func:`reading`)."""
+        return reading(self.latent[k], self.chance[k])
+
     def reads(self, k: int) -> bool:
-        """Whether the latent probe's whole interval lies above chance + MARGIN."""
-        return self.latent[k].above(self.chance[k] + MARGIN)
+        """Whether the latent probe of ``factors[k]`` *reads* it (its whole interval lies
+        above :func:`~sepviz.experiments.read_bar`)."""
+        return self.state(k).reads
+
+    def margin(self, k: int) -> float:
+        """The margin within which two scores of ``factors[k]`` are equal: a tenth of the room
+        above chance (:func:`~sepviz.experiments.read_bar` minus chance)."""
+        return read_bar(self.chance[k]) - self.chance[k]
+
+    def latent_vs_pixels(self, k: int) -> Order:
+        """Whether the latent reads ``factors[k]`` better than the pixels, worse, equally
+        well, or the data cannot tell (:func:`~sepviz.experiments.compare` of latent - pixels
+        with :meth:`margin`)."""
+        return compare(self.latent[k] - self.pixels[k], self.margin(k))
 
     @property
     def verdict(self) -> str:
         i = self.factors.index("identity")
-        ident, bar = self.latent[i], self.chance[i] + MARGIN
-        facts = (
-            f"A linear probe tells A's codes from B's at **{ident}** (chance "
-            f"{self._chance(i)}); on the pixels the same probe reads {self.pixels[i]}."
+        ident, state = self.latent[i], self.state(i)
+        score = (
+            f"**{ident}**{runs_note(ident)} (chance {self._chance(i)}, reading needs more than "
+            f"{self._score(i, read_bar(self.chance[i]))})"
         )
-        head = judge(
-            ident,
-            bar,
-            "**Not identity-free.** The shared latent still says whose face it came from: "
-            "nothing in the training asks the encoder to drop it.",
-            "**Identity-free** for a linear probe.",
-            f"chance + {MARGIN:.0%}",
-        )
+        if state is Reading.READS:
+            head = (
+                f"**Not identity-free.** A linear probe tells A's codes from B's at {score}: "
+                "the shared latent still says whose face it came from."
+            )
+        elif state is Reading.NOT_DISTINGUISHABLE:
+            head = (
+                f"**Not distinguishable** from the reading bar: a linear probe reads identity "
+                f"from the shared latent at {score}, an interval that covers the bar."
+            )
+        elif state is Reading.AT_CHANCE:
+            head = (
+                f"**Identity-free** for a linear probe: it reads identity from the shared "
+                f"latent at {score}, at chance."
+            )
+        else:
+            head = (
+                f"**Identity-free** for a linear probe: it reads identity from the shared "
+                f"latent at {score}, below chance."
+            )
+        parts = [head, self._versus_pixels(i)]
         others = [k for k in range(len(self.factors)) if k != i]
-        read = "; ".join(
-            f"{_pretty(self.factors[k])} {self._read(self.latent[k])} (pixels "
-            f"{self.pixels[k]}, chance {self._chance(k)})"
-            for k in others
+        parts += self._shared(others)
+        return " ".join(parts)
+
+    def _versus_pixels(self, k: int) -> str:
+        margin = self.margin(k)
+        within = f"{100 * margin:.0f} points" if self.latent[k].unit == "%" else f"{margin:.2f}"
+        name, pixels = _pretty(self.factors[k]), self._read(self.pixels[k])
+        difference = _signed(self.latent[k] - self.pixels[k])
+        order = self.latent_vs_pixels(k)
+        if order is Order.EQUAL:
+            return (
+                f"On the pixels the same probe reads {name} at {pixels}: the latent reads it "
+                f"as well as the pixels do (latent - pixels {difference}, within ±{within})."
+            )
+        if order is Order.BETTER:
+            return (
+                f"On the pixels the same probe reads {name} at {pixels}: the latent reads it "
+                f"better, by more than {within} (latent - pixels {difference})."
+            )
+        if order is Order.WORSE:
+            return (
+                f"On the pixels the same probe reads {name} at {pixels}: the latent holds "
+                f"less of it, by more than {within} (latent - pixels {difference})."
+            )
+        return (
+            f"On the pixels the same probe reads {name} at {pixels}: latent - pixels, "
+            f"{difference}, is not distinguishable from the ±{within} margin."
         )
-        kept = all(self.reads(k) for k in others)
-        shared = (
-            f"It keeps what A and B share: {read}."
-            if kept
-            else f"It does not keep all that A and B share: {read}."
-        )
-        return f"{head} {facts} {shared}" if others else f"{head} {facts}"
+
+    def _shared(self, others: Sequence[int]) -> list[str]:
+        """One sentence per reading state of the factors A and B share."""
+
+        def item(k: int, bar: bool) -> str:
+            needs = (
+                f", reading needs more than {self._score(k, read_bar(self.chance[k]))}"
+                if bar
+                else ""
+            )
+            return (
+                f"{_pretty(self.factors[k])} {self._read(self.latent[k])} (chance "
+                f"{self._chance(k)}{needs}; pixels {self._read(self.pixels[k])})"
+            )
+
+        by_state = {state: [k for k in others if self.state(k) is state] for state in Reading}
+        blind = by_state[Reading.AT_CHANCE] + by_state[Reading.BELOW_CHANCE]
+        sentences = []
+        if by_state[Reading.READS]:
+            listed = "; ".join(item(k, False) for k in by_state[Reading.READS])
+            sentences.append(f"It keeps what A and B share: {listed}.")
+        if by_state[Reading.NOT_DISTINGUISHABLE]:
+            listed = "; ".join(item(k, True) for k in by_state[Reading.NOT_DISTINGUISHABLE])
+            sentences.append(f"Not distinguishable from the reading bar: {listed}.")
+        if blind:
+            listed = "; ".join(item(k, True) for k in blind)
+            sentences.append(f"It does not keep (at or below chance): {listed}.")
+        return sentences
+
+    def _headlines(self) -> Headlines:
+        runs = self.per_run or (self,)
+        return {
+            f"{_pretty(f)} read from the latent": (
+                self.latent[k],
+                tuple(r.latent[k] for r in runs),
+            )
+            for k, f in enumerate(self.factors)
+        }
 
     def table(self) -> str:
         rows = [
@@ -172,10 +395,12 @@ class IdentityProbe(Result):
                 e,
                 p,
                 self._chance(k),
+                self._score(k, read_bar(self.chance[k])),
             )
             for k, (f, e, p) in enumerate(zip(self.factors, self.latent, self.pixels))
         ]
-        header = ("read by a linear probe", "shared latent", "pixels (PCA)", "chance")
+        latent = f"shared latent{runs_note(self.latent[0])}"
+        header = ("read by a linear probe", latent, "pixels (PCA)", "chance", "reading bar")
         return markdown_table(header, rows)
 
     def plot(self) -> object:
@@ -185,9 +410,8 @@ class IdentityProbe(Result):
 
         fig, ax = plt.subplots(figsize=(6.5, 3.5))
         width = 0.38
-        for j, (label, values) in enumerate(
-            (("shared latent", self.latent), ("pixels (PCA)", self.pixels))
-        ):
+        latent = f"shared latent{runs_note(self.latent[0])}"
+        for j, (label, values) in enumerate(((latent, self.latent), ("pixels (PCA)", self.pixels))):
             xs = [k + (j - 0.5) * width for k in range(len(self.factors))]
             err = [[e.value - e.low for e in values], [e.high - e.value for e in values]]
             ax.bar(xs, [e.value for e in values], width, yerr=err, capsize=3, label=label)
@@ -208,7 +432,7 @@ class IdentityProbe(Result):
 
 
 def identity_probe(
-    model: DeepFakes,
+    model: Models,
     faces: FaceSet,
     factors: Sequence[str] = ("identity", "light_class", "smile"),
     seed: int = 0,
@@ -216,19 +440,23 @@ def identity_probe(
     """Read ``factors`` from the shared latent E(x) of ``faces`` and from their pixels.
 
     Args:
-        model: a trained DeepFakes.
+        model: a trained DeepFakes, or a sequence of them, one per training run: then each
+            latent score is the mean over the runs (:func:`~sepviz.experiments.over_runs`)
+            and ``per_run`` holds each run's result.
         faces: unseen faces of the model's people (``factors["identity"]`` their index),
             with every factor in ``factors`` (int64: classes; float: R²).
         factors: the factors to read; must hold ``"identity"``.
-        seed: the folds of the probes.
+        seed: the folds of the probes (the same folds for every run).
     """
-    from sepviz.experiments.fadernet import _probe, pixel_codes
+    from sepviz.experiments.measures import pixel_codes, probe_estimate
     from sepviz.probes import extract_latents
 
     factors = tuple(factors)
     if "identity" not in factors:
         raise ValueError(f"factors must hold 'identity', got {list(factors)}")
-    z, pixels = extract_latents(model, faces.images), pixel_codes(faces.images)
+    models = _models(model)
+    codes = pixel_codes(faces.images)
+    pixels = tuple(probe_estimate(codes, faces.factors[f], seed, kind="linear") for f in factors)
     chance = []
     for f in factors:
         labels = faces.factors[f]
@@ -237,12 +465,12 @@ def identity_probe(
         else:
             counts = torch.unique(labels, return_counts=True)[1]
             chance.append(float(counts.max() / counts.sum()))
-    return IdentityProbe(
-        factors=factors,
-        latent=tuple(_probe(z, faces.factors[f], seed, kind="linear") for f in factors),
-        pixels=tuple(_probe(pixels, faces.factors[f], seed, kind="linear") for f in factors),
-        chance=tuple(chance),
-    )
+    runs = []
+    for net in models:
+        z = extract_latents(net, faces.images)
+        latent = tuple(probe_estimate(z, faces.factors[f], seed, kind="linear") for f in factors)
+        runs.append(IdentityProbe(factors, latent, pixels, tuple(chance)))
+    return runs[0] if len(runs) == 1 else IdentityProbe.from_runs(runs)
 
 
 @dataclass(frozen=True)
@@ -253,7 +481,8 @@ class LayerSwap(Result):
 
     A column *is* a person when its gain over that person's floor (what ignoring the input
     gives: the mean face, or for ``source`` the input itself if that is closer) lies
-    above 0; *neither* when both gains lie below 0.
+    above 0; *neither* when both gains lie below 0. A column above both floors is the person
+    whose gain is better by more than :data:`~sepviz.experiments.DB_MARGIN`, else *both*.
     """
 
     source: str
@@ -272,13 +501,18 @@ class LayerSwap(Result):
 
     @property
     def who(self) -> tuple[str, ...]:
-        """Per column k: the person it is, ``"neither"``, or ``"not distinguishable"``."""
+        """Per column k: the person it is, ``"both"``, ``"neither"``, or
+        ``"not distinguishable"``."""
         out = []
         for gt, gs in zip(self.gain_target, self.gain_source):
-            above = {self.target: gt, self.source: gs}
-            above = {name: g for name, g in above.items() if g.above(0)}
-            if above:
-                out.append(max(above, key=lambda name: above[name].value))
+            if gt.above(0) and gs.above(0):
+                order = compare(gt - gs, DB_MARGIN)
+                both = {Order.BETTER: self.target, Order.WORSE: self.source}
+                out.append(both.get(order, "both"))
+            elif gt.above(0):
+                out.append(self.target)
+            elif gs.above(0):
+                out.append(self.source)
             elif gt.below(0) and gs.below(0):
                 out.append("neither")
             else:
@@ -288,29 +522,43 @@ class LayerSwap(Result):
     @property
     def verdict(self) -> str:
         who, last = self.who, self.blocks
+        src, tgt = self.source, self.target
+        partial = [k for k in range(1, last) if who[k] == src]
         mixed = [k for k in range(1, last) if who[k] == "neither"]
-        first = next((k for k, w in enumerate(who) if w == self.source), None)
         ends = (
-            f"k = 0 gives {who[0]}, k = {last} (all of decoder {self.source}) gives "
-            f"{who[last]} ({self.gain_source[last]} over {self.source}'s floor)."
+            f"k = 0 gives {who[0]}, k = {last} (all of decoder {src}) gives {who[last]} "
+            f"({_signed(self.gain_source[last])} over {src}'s floor)."
         )
-        if mixed:
-            ks = ", ".join(map(str, mixed))
-            return (
-                f"**Mixed decoders give neither {self.target} nor {self.source}.** With k = "
-                f"{ks} blocks taken from decoder {self.source}, the output is further from the "
-                f"true {self.target} and from the true {self.source} than the floors are. "
-                f"The two decoders were trained apart, so {self.source}'s inner features mean "
-                f"nothing to {self.target}'s later blocks: this experiment cannot place "
-                f"{self.source}'s identity in one block. {ends}"
+        neither = (
+            f"With k = {_ks(mixed)} blocks taken from decoder {src}, the output is further "
+            f"from the true {tgt} and from the true {src} than the floors are."
+        )
+        if partial:
+            onward = partial == list(range(partial[0], last)) and who[last] == src
+            where = f"from k = {partial[0]} of {last}" if onward else f"at k = {_ks(partial)}"
+            head = (
+                f"**{src} appears {where}**: with that many of decoder {src}'s blocks the "
+                f"output is closer to the true {src} than its floor."
             )
-        if first is None:
-            return f"**No column becomes {self.source}**, even with every block swapped. {ends}"
-        return (
-            f"**{self.source} appears from k = {first} of {last}**: with decoder "
-            f"{self.source}'s first {first} blocks the output is closer to the true "
-            f"{self.source} than its floor. {ends}"
-        )
+            return " ".join([head, *([neither] if mixed else []), ends])
+        whole = who[last] == src
+        if mixed:
+            alone = (
+                f"only the whole decoder {src} gives {src}"
+                if whole
+                else f"not even the whole decoder {src} gives {src}"
+            )
+            return (
+                f"**Mixed decoders give neither {tgt} nor {src}.** {neither} No column "
+                f"between the two ends is {src}, and {alone}: this experiment cannot place "
+                f"{src}'s identity in one block. {ends}"
+            )
+        if whole:
+            return (
+                f"**Only the whole decoder {src} gives {src}**: no column with fewer of its "
+                f"blocks is {src}. {ends}"
+            )
+        return f"**No column becomes {src}**, even with every block swapped. {ends}"
 
     def table(self) -> str:
         rows = [
@@ -325,6 +573,10 @@ class LayerSwap(Result):
             "the output is",
         )
         return markdown_table(header, rows)
+
+
+def _ks(ks: Sequence[int]) -> str:
+    return ", ".join(map(str, ks))
 
 
 def layer_swap(

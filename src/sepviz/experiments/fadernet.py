@@ -1,15 +1,23 @@
 """Chapter 4: does a FaderNet's adversary remove the light from its latent, and what does the
 slider on y do?
 
-- :func:`light_removal`: probes (standardised linear, MLP, whitened linear) read the light
+- :func:`light_removal`: probes (standardised linear, whitened linear, MLP) read the light
   class from the latents of unseen faces, for each adversary weight lambda, next to a probe
   on the faces' pixels (PCA of pixels) and chance; plus the reconstruction each model pays.
+  One model per lambda, or one per training run (seed): the headline numbers then hold over
+  runs (:func:`~sepviz.experiments.over_runs`).
 - :func:`factors_kept`: what the adversary takes besides the light (expression, elevation).
-- :func:`slider_check`: the slider against the renderer's ground truth.
+- the slider against the renderer's truth: :func:`sepviz.experiments.measures.slider_check`.
+
+Words are the package's (:mod:`sepviz.experiments`): a probe *reads* the light when its whole
+interval lies above :func:`~sepviz.experiments.read_bar`; the light is *removed* when every
+probe is at or below chance; *hidden* when a weaker probe is blind to it while a stronger one
+reads it (probes ranked as :data:`PROBES` lists them).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -17,47 +25,62 @@ import torch
 
 from sepviz.data.faceset import FaceSet
 from sepviz.experiments import (
+    DB_MARGIN,
+    READ_SHARE,
     Estimate,
+    Headlines,
+    Order,
+    OverRuns,
+    Reading,
     Result,
     bootstrap_mean,
-    from_folds,
+    combine_runs,
+    compare,
     markdown_table,
-    paired_gain,
+    over_runs,
+    read_bar,
+    reading,
+    removed,
+    runs_note,
 )
+from sepviz.experiments.measures import fold_estimate, pixel_codes, probe_estimate
 from sepviz.models.fadernet import FaderNet
 
-MARGIN = 0.10  # a probe "reads" a factor when it beats chance by more than this
-MONOTONE = 0.80  # the slider "moves the light the right way" for more faces than this
+PROBES = ("linear", "whitened linear", "MLP")
+"""The three probes of the chapter, weakest to strongest, as chapter 5's ladder ranks them:
+"weaker" and "stronger" mean this order, not the scores."""
+
+R2_MARGIN = READ_SHARE
+"""Two R² of a factor are *equal* within a tenth of the room between chance (0) and a perfect
+read-out (1): the share :data:`~sepviz.experiments.READ_SHARE` that makes a probe *read*."""
 
 
 def _pretty(factor: str) -> str:
     return factor.replace("_", " ")
 
 
-def _probe(z: torch.Tensor, labels: torch.Tensor, seed: int, **kw: object) -> Estimate:
-    from sepviz.probes import probe
+def _and(names: Sequence[str]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
-    result = probe(z, labels, seed=seed, **kw)  # type: ignore[arg-type]
-    return from_folds(result.fold_scores, "%" if result.task == "classification" else "")
+
+def _verb(names: Sequence[str], one: str, many: str) -> str:
+    return one if len(names) == 1 else many
 
 
-def pixel_codes(images: torch.Tensor, components: int = 64) -> torch.Tensor:
-    """The baseline code of a face: its pixels projected on their first ``components`` PCA
-    directions, (N, components). What a probe reads here, it reads without any model."""
-    x = images.flatten(1).double()
-    x = x - x.mean(0)
-    k = min(components, *x.shape)
-    # randomized SVD (Halko et al.), seeded: the top directions to 1e-7 of their variance in
-    # 0.3 s, where the full SVD of 2,000 faces at 32 px takes 7 s on one core
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        _, _, v = torch.svd_lowrank(x, q=min(k + 10, *x.shape), niter=4)
-    return (x @ v[:, :k]).float()
+def _probes(names: Sequence[str]) -> str:
+    return _verb(names, "probe", "probes")
 
 
 @dataclass(frozen=True)
-class LightRemoval(Result):
-    """Probe accuracies (light class, held-out folds) and reconstruction for each lambda."""
+class LightRemoval(OverRuns, Result):
+    """Probe accuracies (light class, held-out folds) and reconstruction for each lambda.
+
+    With several training runs (``per_run``: one single-run result each), every Estimate
+    holds all of them (:func:`~sepviz.experiments.over_runs`), ``chance`` is their mean, and
+    :meth:`spread` shows the part of each interval that comes from the runs.
+    """
 
     lambdas: tuple[float, ...]
     linear: tuple[Estimate, ...]
@@ -66,52 +89,141 @@ class LightRemoval(Result):
     psnr: tuple[Estimate, ...]
     pixels: Estimate
     chance: float
+    per_run: tuple[LightRemoval, ...] = ()
+    converged: bool = True  # every MLP probe stopped before its iteration limit
+
+    @classmethod
+    def over_runs(cls, per_run: Sequence[LightRemoval]) -> LightRemoval:
+        """One result over training runs (2 or more single-run results, the same lambdas)."""
+        if len(per_run) < 2:
+            raise ValueError(f"per_run needs at least 2 training runs, got {len(per_run)}")
+        fields = combine_runs([dataclasses.replace(r, per_run=()) for r in per_run])
+        return cls(**{**fields, "per_run": tuple(per_run)})  # type: ignore[arg-type]
+
+    @property
+    def runs(self) -> int:
+        return max(1, len(self.per_run))
 
     @property
     def cost(self) -> Estimate:
-        """Reconstruction lost to the adversary: PSNR at lambda 0 minus at the largest lambda."""
+        """Reconstruction lost to the adversary: PSNR at lambda 0 minus at the largest lambda
+        (over runs: the mean of each run's cost, with the runs' spread)."""
+        if self.per_run:
+            return over_runs([r.cost for r in self.per_run])
         return self.psnr[0] - self.psnr[-1]
+
+    def probes(self, at: int = -1) -> tuple[Estimate, ...]:
+        """The three probes' scores at lambda number ``at``, in :data:`PROBES` order."""
+        return self.linear[at], self.whitened[at], self.mlp[at]
+
+    def readings(self, at: int = -1) -> tuple[Reading, ...]:
+        """What each probe's interval says at lambda number ``at`` (:data:`PROBES` order)."""
+        return tuple(reading(e, self.chance) for e in self.probes(at))
 
     @property
     def verdict(self) -> str:
-        lam, bar = self.lambdas[-1], self.chance + MARGIN
-        linear, whitened, mlp = self.linear[-1], self.whitened[-1], self.mlp[-1]
-        facts = (
-            f"With λ = {lam:g} a linear probe reads the light class from the latent at "
-            f"**{linear}** (chance {self.chance:.0%}; {self.linear[0]} at λ = 0; "
-            f"{self.pixels} from the pixels), the same probe on *whitened* latents at "
-            f"**{whitened}**, and an MLP probe at {mlp}."
-        )
-        if whitened.above(bar) and linear.below(bar):
+        lam, chance = self.lambdas[-1], self.chance
+        readings = self.readings()
+        reads = [p for p, r in zip(PROBES, readings) if r.reads]
+        unsure = [p for p, r in zip(PROBES, readings) if r is Reading.NOT_DISTINGUISHABLE]
+        blind = [p for p, r in zip(PROBES, readings) if r.blind]
+        low = min((i for i, r in enumerate(readings) if r.reads), default=0)
+        hidden_from = [p for p, r in zip(PROBES[:low], readings[:low]) if r.blind]
+        said: list[str] = []  # probes the head names as not distinguishable
+        if removed(readings):
+            head = "**Removed**: every probe is at or below chance."
+        elif len(reads) == len(PROBES):
+            head = "**The light is not removed**: every probe reads it."
+        elif hidden_from:
             head = (
-                "**Hidden, not removed.** A plain linear probe no longer reads the light, "
-                "but the same probe on whitened latents does: the adversary moved the light "
-                "into directions of small variance, out of the plain probe's sight but not "
-                "out of the latent."
+                f"**Hidden, not removed.** The {_and(hidden_from)} {_probes(hidden_from)} "
+                f"{_verb(hidden_from, 'is', 'are')} blind to the light (at or below chance), "
+                f"but the {_and(reads)} {_probes(reads)} {_verb(reads, 'reads', 'read')} it: "
+                "the light left the weaker reader's sight, not the latent."
             )
-        elif whitened.above(bar) and linear.covers(bar):
+        elif reads:
             head = (
-                "**Not removed, and only partly hidden.** On whitened latents a linear probe "
-                "reads the light plainly. On the latent as it is, the same probe's score is "
-                f"**not distinguishable** from chance + {MARGIN:.0%} ({bar:.0%}): the "
-                "interval covers it. The adversary pushed the light out of a plain probe's "
-                "sight, at least in part, but not out of the latent."
+                f"**Not removed**: the {_and(reads)} {_probes(reads)} still "
+                f"{_verb(reads, 'reads', 'read')} the light."
             )
-        elif linear.above(bar):
-            head = "**The light is not removed**: the latent still holds it plainly."
-        elif linear.covers(bar) or whitened.covers(bar):
-            head = (
-                f"**Not distinguishable** from chance + {MARGIN:.0%} ({bar:.0%}): an interval "
-                "covers it."
-            )
+            below = said = [p for p in unsure if PROBES.index(p) < low]
+            if below:
+                covers = _verb(below, "its interval covers", "their intervals cover")
+                head += (
+                    f" Whether it is hidden from the {_and(below)} {_probes(below)} is not "
+                    f"distinguishable: {covers} the bar."
+                )
         else:
-            head = f"**Removed**: no probe reads the light better than chance + {MARGIN:.0%}."
-        cost = (
-            f"Reconstruction pays {self.cost} ({self.psnr[0]} → {self.psnr[-1]})."
-            if len(self.lambdas) > 1
-            else ""
+            head = (
+                f"**Not shown removed**: no probe reads the light, but the {_and(unsure)} "
+                f"{_probes(unsure)} {_verb(unsure, 'is', 'are')} not distinguishable from the "
+                "bar."
+            )
+        phrase = {
+            Reading.READS: "reads the light at **{}**",
+            Reading.NOT_DISTINGUISHABLE: "scores **{}**, not distinguishable from the bar",
+            Reading.AT_CHANCE: "is at chance: **{}**",
+            Reading.BELOW_CHANCE: "scores **{}**, below chance",
+        }
+        names = ("a linear probe", "the same probe on *whitened* latents", "an MLP probe")
+        parts = [
+            f"{name} {phrase[r].format(e)}" for name, r, e in zip(names, readings, self.probes())
+        ]
+        facts = (
+            f"With λ = {lam:g}{runs_note(self.linear[-1])}, {parts[0]}; {parts[1]}; "
+            f"{parts[2]} (chance {chance:.0%}; reading needs more than "
+            f"{read_bar(chance):.0%})."
         )
-        return f"{head} {facts} {cost}"
+        if len(self.lambdas) > 1:
+            facts += f" At λ = 0 the linear probe reads {self.linear[0]}"
+        else:
+            facts += " The linear probe reads"
+        facts += f" and the same probe on the pixels {self.pixels}."
+        notes = []
+        unsure = [p for p in unsure if p not in said]
+        if unsure and reads:
+            notes.append(
+                f"The {_and(unsure)} {_probes(unsure)} {_verb(unsure, 'is', 'are')} not "
+                "distinguishable from the bar."
+            )
+        above = [p for p in blind if reads and PROBES.index(p) > PROBES.index(reads[0])]
+        if above:
+            notes.append(
+                f"The {_and(above)} {_probes(above)}, stronger on the ladder, "
+                f"{_verb(above, 'misses', 'miss')} what the {reads[0]} probe reads: a probe's "
+                "score is a lower bound on what the latent holds."
+            )
+        if not self.converged:
+            notes.append("An MLP probe stopped at its iteration limit without converging.")
+        cost = ""
+        if len(self.lambdas) > 1:
+            paid, order = self.cost, compare(self.cost, DB_MARGIN)
+            if order is Order.WORSE:  # a negative cost: say what it gains
+                paid = Estimate(-paid.value, -paid.high, -paid.low, paid.unit, paid.runs)
+            verb = {
+                Order.BETTER: "pays",
+                Order.WORSE: "gains",
+                Order.EQUAL: f"pays nothing beyond {DB_MARGIN:g} dB:",
+                Order.NOT_DISTINGUISHABLE: "pays a cost not distinguishable from zero:",
+            }[order]
+            cost = (
+                f"Reconstruction {verb} {paid} ({self.psnr[0]} at λ = 0 → "
+                f"{self.psnr[-1]} at λ = {lam:g})."
+            )
+        return " ".join(x for x in (head, facts, *notes, cost) if x)
+
+    def _headlines(self) -> Headlines:
+        runs = self.per_run or (self,)
+        lam = f"λ = {self.lambdas[-1]:g}"
+        return {
+            f"linear probe, {lam}": (self.linear[-1], tuple(r.linear[-1] for r in runs)),
+            f"whitened linear probe, {lam}": (
+                self.whitened[-1],
+                tuple(r.whitened[-1] for r in runs),
+            ),
+            f"MLP probe, {lam}": (self.mlp[-1], tuple(r.mlp[-1] for r in runs)),
+            "reconstruction cost": (self.cost, tuple(r.cost for r in runs)),
+        }
 
     def table(self) -> str:
         rows = [
@@ -125,7 +237,8 @@ class LightRemoval(Result):
         return markdown_table(header, rows)
 
     def plot(self, ax: object = None) -> object:
-        """Probe accuracy against lambda, with intervals and chance; returns the figure."""
+        """Probe accuracy against lambda, with intervals, chance and the bar a probe must
+        clear to read (:func:`~sepviz.experiments.read_bar`); returns the figure."""
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -143,6 +256,8 @@ class LightRemoval(Result):
             ]
             ax.errorbar(xs, mid, yerr=err, fmt=marker, capsize=3, label=name)  # type: ignore[attr-defined]
         ax.axhline(100 * self.chance, color="grey", ls="--", label="chance")  # type: ignore[attr-defined]
+        bar = read_bar(self.chance)
+        ax.axhline(100 * bar, color="grey", ls=":", label=f"reads above {bar:.0%}")  # type: ignore[attr-defined]
         ax.set_xticks(list(xs), [f"{lam:g}" for lam in self.lambdas])  # type: ignore[attr-defined]
         ax.set_xlabel("adversary weight λ")  # type: ignore[attr-defined]
         ax.set_ylabel("light class read from z (%)")  # type: ignore[attr-defined]
@@ -152,27 +267,65 @@ class LightRemoval(Result):
         return ax.figure  # type: ignore[attr-defined]
 
 
-def light_removal(models: Mapping[float, FaderNet], test: FaceSet, seed: int = 0) -> LightRemoval:
+def _runs(models: FaderNet | Sequence[FaderNet]) -> list[FaderNet]:
+    return list(models) if isinstance(models, Sequence) else [models]
+
+
+def _tests(test: FaceSet | Sequence[FaceSet], runs: int) -> list[FaceSet]:
+    tests = list(test) if isinstance(test, Sequence) and not isinstance(test, FaceSet) else None
+    if tests is None:
+        return [test] * runs  # type: ignore[list-item]
+    if len(tests) != runs:
+        raise ValueError(f"test must hold one FaceSet per training run ({runs}), got {len(tests)}")
+    return tests
+
+
+def light_removal(
+    models: Mapping[float, FaderNet | Sequence[FaderNet]],
+    test: FaceSet | Sequence[FaceSet],
+    seed: int = 0,
+) -> LightRemoval:
     """Probe the light class from E(x) of ``test`` faces for each ``{lambda: model}``.
 
     Args:
-        models: trained FaderNets keyed by their adversary weight, lambda 0 first.
+        models: trained FaderNets keyed by their adversary weight, lambda 0 first: one model
+            per lambda, or a sequence of models per lambda, one per training run (seed), the
+            same number for every lambda (run ``i`` of each lambda is scored together).
         test: faces none of the models was trained on, with ``factors["light_class"]`` and
-            ``factors["azimuth"]`` (y = azimuth / 60).
+            ``factors["azimuth"]`` (y = azimuth / 60); or one FaceSet per training run (new
+            faces of that run's training people).
         seed: folds of the probes and the bootstrap.
-    """
-    from sepviz.metrics import psnr
-    from sepviz.probes import extract_latents
 
-    light = test.factors["light_class"]
-    y = (test.factors["azimuth"] / 60).clamp(-1, 1)[:, None]
+    Returns:
+        a :class:`LightRemoval`; with several runs its Estimates hold them all
+        (:meth:`LightRemoval.over_runs`) and ``per_run`` holds each run's own result.
+    """
     lambdas = sorted(models)
-    linear, mlp, whitened, quality = [], [], [], []
+    runs = {lam: _runs(models[lam]) for lam in lambdas}
+    counts = {len(r) for r in runs.values()}
+    if len(counts) != 1:
+        raise ValueError(f"every lambda needs the same number of runs, got {sorted(counts)}")
+    n = counts.pop()
+    tests = _tests(test, n)
+    per_run = [_one_run({lam: runs[lam][i] for lam in lambdas}, tests[i], seed) for i in range(n)]
+    return per_run[0] if n == 1 else LightRemoval.over_runs(per_run)
+
+
+def _one_run(models: Mapping[float, FaderNet], test: FaceSet, seed: int) -> LightRemoval:
+    from sepviz.metrics import psnr
+    from sepviz.probes import extract_latents, probe
+    from sepviz.recipes import azimuth_y
+
+    light, y = test.factors["light_class"], azimuth_y(test)
+    lambdas = sorted(models)
+    linear, mlp, whitened, quality, converged = [], [], [], [], True
     for lam in lambdas:
         z = extract_latents(models[lam], test.images)
-        linear.append(_probe(z, light, seed, kind="linear"))
-        mlp.append(_probe(z, light, seed, kind="mlp"))
-        whitened.append(_probe(z, light, seed, kind="linear", whiten=True))
+        linear.append(probe_estimate(z, light, seed, kind="linear"))
+        network = probe(z, light, kind="mlp", seed=seed)
+        mlp.append(fold_estimate(network))
+        converged = converged and network.converged
+        whitened.append(probe_estimate(z, light, seed, kind="linear", whiten=True))
         out = models[lam].relight(test.images, y)
         quality.append(bootstrap_mean(psnr(out, test.images), "dB", seed))
     counts = torch.bincount(light)
@@ -182,8 +335,9 @@ def light_removal(models: Mapping[float, FaderNet], test: FaceSet, seed: int = 0
         mlp=tuple(mlp),
         whitened=tuple(whitened),
         psnr=tuple(quality),
-        pixels=_probe(pixel_codes(test.images), light, seed, kind="linear"),
+        pixels=probe_estimate(pixel_codes(test.images), light, seed, kind="linear"),
         chance=float(counts.max() / counts.sum()),
+        converged=converged,
     )
 
 
@@ -198,25 +352,80 @@ class FactorsKept(Result):
     whitened: tuple[Estimate, ...]
     lam: float
 
+    def orders(self) -> tuple[Order, ...]:
+        """For each factor, R² with the adversary minus without, against :data:`R2_MARGIN`:
+        WORSE is a factor the adversary took out of a plain linear probe's sight."""
+        return tuple(compare(a - p, R2_MARGIN) for p, a in zip(self.plain, self.adversary))
+
+    def recovered(self) -> tuple[Order, ...]:
+        """For each factor, R² on whitened latents with the adversary minus without the
+        adversary: EQUAL or BETTER is a factor still there, only hidden."""
+        return tuple(compare(w - p, R2_MARGIN) for p, w in zip(self.plain, self.whitened))
+
     @property
     def verdict(self) -> str:
-        lost = [p.value - a.value for p, a in zip(self.plain, self.adversary)]
-        k = max(range(len(lost)), key=lost.__getitem__)
-        name = _pretty(self.factors[k]).capitalize()
+        names = [_pretty(f) for f in self.factors]
+        dropped = [i for i, o in enumerate(self.orders()) if o is Order.WORSE]
+        unsure = [i for i, o in enumerate(self.orders()) if o is Order.NOT_DISTINGUISHABLE]
+        back = self.recovered()
+        hidden = [i for i in dropped if back[i] in (Order.EQUAL, Order.BETTER)]
+        lost = [i for i in dropped if back[i] is Order.WORSE]
+        open_ = [i for i in dropped if back[i] is Order.NOT_DISTINGUISHABLE]
         read = ", ".join(
-            f"{_pretty(f)} {p.value:.2f} → {a.value:.2f}"
-            for f, p, a in zip(self.factors, self.plain, self.adversary)
+            f"{n} {p.value:.2f} → {a.value:.2f}"
+            for n, p, a in zip(names, self.plain, self.adversary)
         )
-        facts = f"A linear probe's R² without → with the adversary (λ = {self.lam:g}): {read}."
-        if lost[k] <= MARGIN:
-            return f"**The other factors stay readable.** {facts}"
-        if self.whitened[k].value >= self.plain[k].value - MARGIN:
-            return (
-                f"**{name}: hidden with the light, not lost.** On whitened latents the "
-                f"probe reads it at R² {self.whitened[k]} ({self.plain[k]} without the "
-                f"adversary). {facts}"
+        facts = (
+            f"A linear probe's R² without → with the adversary (λ = {self.lam:g}"
+            f"{runs_note(self.plain[0])}): {read}."
+        )
+        margin = f"{R2_MARGIN:g}"
+        heads, clauses = [], []
+        if hidden:
+            heads.append(f"{_and([names[i] for i in hidden])}: hidden with the light, not lost")
+            clauses += [
+                f"{names[i].capitalize()}: R² {self.plain[i]} without the adversary, "
+                f"{self.adversary[i]} with it, {self.whitened[i]} on whitened latents (back "
+                f"within {margin} of where it was or above)."
+                for i in hidden
+            ]
+        if lost:
+            heads.append(f"{_and([names[i] for i in lost])}: lost")
+            clauses += [
+                f"{names[i].capitalize()}: R² {self.plain[i]} without the adversary, "
+                f"{self.adversary[i]} with it, and still {self.whitened[i]} on whitened "
+                f"latents (more than {margin} below where it was)."
+                for i in lost
+            ]
+        if open_:
+            heads.append(
+                f"{_and([names[i] for i in open_])}: out of a plain probe's sight; whether "
+                "whitening brings it back is not distinguishable"
             )
-        return f"**{name}: lost.** Whitened R² {self.whitened[k]}. {facts}"
+            clauses += [
+                f"{names[i].capitalize()}: R² {self.plain[i]} → {self.adversary[i]}, "
+                f"whitened {self.whitened[i]}."
+                for i in open_
+            ]
+        if heads:
+            joined = "; ".join(heads)
+            head = f"**{joined[0].upper()}{joined[1:]}.**"
+        elif unsure:
+            head = (
+                f"**No factor is shown to drop**, but for {_and([names[i] for i in unsure])} "
+                f"the change is not distinguishable from a drop of {margin} in R²."
+            )
+        else:
+            head = (
+                f"**The other factors stay readable**: every R² with the adversary is within "
+                f"{margin} of its value without, or above."
+            )
+        if heads and unsure:
+            clauses.append(
+                f"For {_and([names[i] for i in unsure])} the change is not distinguishable "
+                f"from a drop of {margin}."
+            )
+        return " ".join([head, *clauses, facts])
 
     def table(self) -> str:
         names = [_pretty(f) for f in self.factors]
@@ -262,89 +471,9 @@ def factors_kept(
 
     z_plain, z_adv = extract_latents(plain, test.images), extract_latents(adversarial, test.images)
     read = {
-        name: tuple(_probe(z, test.factors[f], seed, kind="linear", whiten=w) for f in factors)
+        name: tuple(
+            probe_estimate(z, test.factors[f], seed, kind="linear", whiten=w) for f in factors
+        )
         for name, z, w in (("plain", z_plain, False), ("adv", z_adv, False), ("wh", z_adv, True))
     }
     return FactorsKept(tuple(factors), read["plain"], read["adv"], read["wh"], float(lam))
-
-
-@dataclass(frozen=True)
-class SliderCheck(Result):
-    """The slider against the truth: direction of the light, and error to the relit face."""
-
-    monotone: Estimate
-    targets: tuple[float, ...]
-    relit: tuple[Estimate, ...]
-    unchanged: tuple[Estimate, ...]
-    gain: tuple[Estimate, ...]
-    relit_mean: Estimate  # each face's PSNR averaged over the targets, then over faces
-    unchanged_mean: Estimate  # the same for the unchanged input
-
-    @property
-    def verdict(self) -> str:
-        wins = sum(g.above(0) for g in self.gain)
-        gains = ", ".join(f"y = {t:+g}: {g}" for t, g in zip(self.targets, self.gain))
-        if wins == len(self.targets) and self.monotone.above(MONOTONE):
-            head = "**The slider relights the right way.**"
-        elif wins == 0:
-            head = "**The slider does not relight** closer to the truth than the input."
-        else:
-            head = "**The slider relights only in part.**"
-        return (
-            f"{head} The left/right brightness of the output rises with y at every step "
-            f"for **{self.monotone}** of faces. Relit faces are closer to the true relit "
-            f"face than the unchanged input for **{wins} of {len(self.targets)}** targets "
-            f"(gain in PSNR: {gains})."
-        )
-
-    def table(self) -> str:
-        rows = list(zip((f"{t:+g}" for t in self.targets), self.relit, self.unchanged, self.gain))
-        return markdown_table(("y", "relit PSNR", "input unchanged", "gain"), rows)
-
-
-def slider_check(
-    model: FaderNet,
-    test: FaceSet,
-    targets: Sequence[float] = (-1.0, 0.0, 1.0),
-    steps: int = 9,
-    seed: int = 0,
-    inputs: torch.Tensor | None = None,
-) -> SliderCheck:
-    """Sweep y over [-1, 1] in ``steps`` values on ``test`` faces (is the measured light
-    monotone?), then relight to each target y and compare with the renderer's truth.
-
-    ``inputs``: what the model is fed for ``test`` (default ``test.images``; an oracle
-    encoder is fed the faces under a centre light); the unchanged-input baseline is always
-    ``test.images``."""
-    from sepviz.data.synthetic import relit
-    from sepviz.grids import relight_grid
-    from sepviz.metrics import psnr
-    from sepviz.realfaces import measured_light, rises
-
-    x = test.images if inputs is None else inputs
-    if len(x) != len(test):
-        raise ValueError(f"inputs must hold one face per test face ({len(test)}), got {len(x)}")
-    sweep = torch.linspace(-1, 1, steps).tolist()
-    scores = measured_light(relight_grid(model, x, sweep))
-    monotone = bootstrap_mean(rises(scores).float(), "%", seed)
-    out, unchanged, gain, per_face = [], [], [], []
-    for t in targets:
-        truth = relit(test, 60 * t)
-        relit_db = psnr(model.relight(x, float(t)), truth)
-        input_db = psnr(test.images, truth)
-        out.append(bootstrap_mean(relit_db, "dB", seed))
-        unchanged.append(bootstrap_mean(input_db, "dB", seed))
-        gain.append(paired_gain(relit_db, input_db, "dB", seed))
-        per_face.append((relit_db, input_db))
-    relit_mean, unchanged_mean = (
-        bootstrap_mean(torch.stack(dbs).mean(0), "dB", seed) for dbs in zip(*per_face)
-    )
-    return SliderCheck(
-        monotone,
-        tuple(targets),
-        tuple(out),
-        tuple(unchanged),
-        tuple(gain),
-        relit_mean,
-        unchanged_mean,
-    )

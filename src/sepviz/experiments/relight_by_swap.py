@@ -3,7 +3,9 @@ light, retrieved in the shared latent, to A.
 
 - :func:`idea_one`: idea 1 against the truth for every lamp, next to the input unchanged and
   the mean face, and split into its two halves: a perfect bank (what the swap alone costs), a
-  perfect swap (what retrieval alone costs) and the ceiling (decoder A on A's own code).
+  perfect swap (what retrieval alone costs) and the ceiling (decoder A on A's own code); it
+  also checks the retrieval (:func:`retrieval_match`), so that its verdict names a failing
+  half.
 - :func:`light_side`: is the output lit from the lamp's side?
 - :func:`retrieval_match`: does retrieval in the latent find B faces with A's expression?
 
@@ -23,9 +25,12 @@ from sepviz.data.faceset import FaceSet
 from sepviz.experiments import (
     BOOTSTRAP_SAMPLES,
     CONFIDENCE,
+    DB_MARGIN,
     Estimate,
+    Order,
     Result,
     bootstrap_mean,
+    compare,
     judge,
     markdown_table,
     paired_gain,
@@ -33,13 +38,46 @@ from sepviz.experiments import (
 
 COLUMNS = ("idea 1", "input unchanged", "mean face", "perfect bank", "perfect swap", "ceiling")
 """The predictions of the true relit A that :func:`idea_one` scores."""
-LIT_RIGHT = 0.10  # idea 1 "moves the light" when it hits the lamp's side this much more often
-FINDS = 0.5  # retrieval "finds" a factor when it goes this far from a random face to the best
+
+LIT_RIGHT = 0.10
+"""Idea 1 *moves the light* when its output is lit from the lamp's side for more faces than
+the unchanged input is, by more than 10 points over the whole interval. The input's share is
+a third whatever the faces (each face's one light class is one lamp of three); a tenth of the
+faces is the smallest change called a move, the share of the room that
+:data:`~sepviz.experiments.READ_SHARE` asks of a reader."""
+
+FINDS = 0.5
+"""Retrieval *finds* a factor when it goes more than half of the way from a random B face under
+the lamp (0) to the best match the bank holds for that factor alone (1), over the whole
+interval: nearer the best match than a random face, not only a little better than chance."""
+
+RETRIEVAL_FACTORS = ("smile", "mouth_open", "eyes_open", "elevation")
+"""The factors :func:`retrieval_match` checks by default: the expression, and the light's
+elevation (the lamp fixes the azimuth)."""
+
+FOUND, UNDECIDED, SHORT, RANDOM, WORSE = (
+    "found",
+    "not distinguishable from the bar",
+    "part of the way",
+    "no better than random",
+    "worse than random",
+)
+"""What :meth:`RetrievalMatch.status` says of a factor."""
+
+
+def _and(names: Sequence[str]) -> str:
+    """``["a", "b", "c"]`` as ``"a, b and c"``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 @dataclass(frozen=True)
 class IdeaOne(Result):
-    """PSNR (dB) to the true relit A of idea 1 and of the other predictions, per lamp."""
+    """PSNR (dB) to the true relit A of idea 1 and of the other predictions, per lamp.
+
+    ``swap_minus_bank``: the perfect swap's PSNR minus the perfect bank's, paired over faces
+    (positive: the swap costs more than retrieval); ``idea_minus_bank``: idea 1's minus the
+    perfect bank's. ``retrieval``: :func:`retrieval_match` of this run (None: not checked).
+    """
 
     lamps: tuple[str, ...]
     azimuths: tuple[float, ...]
@@ -48,53 +86,108 @@ class IdeaOne(Result):
     gain_input: tuple[Estimate, ...]  # idea 1 - input unchanged, per lamp, paired
     gain_mean_face: tuple[Estimate, ...]  # idea 1 - mean face, per lamp, paired
     gain_input_mean: Estimate  # over the lamps
+    swap_minus_bank: Estimate  # over the lamps, paired
+    idea_minus_bank: Estimate  # over the lamps, paired
     distance_picked: Estimate  # latent distance of the retrieved B faces to A's code
     distance_perfect: Estimate  # ... of the perfect bank's B faces
     relit: tuple[torch.Tensor, ...] = field(repr=False, compare=False)  # per lamp (N, 3, S, S)
     truth: tuple[torch.Tensor, ...] = field(repr=False, compare=False)
     picked: tuple[torch.Tensor, ...] = field(repr=False, compare=False)  # (N,) bank indices
+    retrieval: RetrievalMatch | None = None
 
     def over_lamps(self, column: str) -> Estimate:
         """The mean over the lamps of ``column`` (a name of :data:`COLUMNS`)."""
         return self.mean[COLUMNS.index(column)]
 
+    def _head(self) -> str:
+        order = compare(self.gain_input_mean, DB_MARGIN)
+        if order is Order.NOT_DISTINGUISHABLE:
+            return (
+                "**Not distinguishable** from leaving the photograph alone (the gain's interval "
+                f"covers +{DB_MARGIN} or -{DB_MARGIN} dB)."
+            )
+        if order is Order.EQUAL:
+            return (
+                "**Idea 1 relights A no better than leaving the photograph alone**: the gain "
+                f"lies within ±{DB_MARGIN} dB."
+            )
+        if order is Order.WORSE:
+            return (
+                "**Idea 1 does not relight A**: it is worse than leaving the photograph alone, "
+                "which contradicts the blog's idea 1."
+            )
+        n = len(self.lamps)
+        wins_mean = sum(compare(g, DB_MARGIN) is Order.BETTER for g in self.gain_mean_face)
+        head = "**Idea 1 relights A better than leaving the photograph alone**"
+        if wins_mean == n:
+            return head + "."
+        return f"{head}, but beats a blurry mean face for only {wins_mean} of {n} lamps."
+
+    def _facts(self) -> str:
+        m = {c: self.over_lamps(c) for c in COLUMNS}
+        n = len(self.lamps)
+        wins = sum(compare(g, DB_MARGIN) is Order.BETTER for g in self.gain_input)
+        wins_mean = sum(compare(g, DB_MARGIN) is Order.BETTER for g in self.gain_mean_face)
+        return (
+            f"Idea 1 is {m['idea 1']} from the true relit A (PSNR, means over {n} lamps), the "
+            f"input unchanged {m['input unchanged']}, the mean face {m['mean face']}: a gain "
+            f"of **{self.gain_input_mean}** over doing nothing (better by more than "
+            f"{DB_MARGIN} dB for {wins} of {n} lamps), and better than the mean face for "
+            f"{wins_mean} of {n} lamps."
+        )
+
+    def _halves(self) -> str:
+        bank, swap, ceiling = (
+            self.over_lamps(c) for c in ("perfect bank", "perfect swap", "ceiling")
+        )
+        d = self.swap_minus_bank
+        order = compare(d, DB_MARGIN)
+        if order is Order.BETTER:
+            which = "What goes wrong is mostly **the swap**"
+        elif order is Order.WORSE:
+            which = "What goes wrong is mostly **the retrieval**"
+        elif order is Order.EQUAL:
+            which = f"The swap and the retrieval cost about as much (within ±{DB_MARGIN} dB)"
+        else:
+            which = (
+                "Whether the swap or the retrieval costs more, the data cannot tell (the "
+                f"difference's interval covers +{DB_MARGIN} or -{DB_MARGIN} dB)"
+            )
+        return (
+            f"{which}: with a perfect bank the swap reaches {bank}, {ceiling - bank} below the "
+            f"{ceiling} that decoder A gives from A's own code; with a perfect swap the "
+            f"retrieved faces would give {swap} (perfect swap minus perfect bank, paired: {d})."
+        )
+
+    def _ahead(self) -> str:
+        ahead = self.idea_minus_bank
+        if compare(ahead, DB_MARGIN) is not Order.BETTER:
+            return ""
+        if not self.distance_picked.below(self.distance_perfect.low):
+            return ""
+        return (
+            f"Retrieval even beats a perfect bank, by {ahead}: it picks the B faces whose codes "
+            f"lie nearest A's (distance {self.distance_picked}, against "
+            f"{self.distance_perfect} for the perfect bank's faces, which have A's expression), "
+            "where decoder A, trained on A's codes only, is least lost."
+        )
+
+    def _retrieval(self) -> str:
+        if self.retrieval is None or compare(self.gain_input_mean, DB_MARGIN) is not Order.BETTER:
+            return ""
+        shortfall = self.retrieval.shortfall()
+        if not shortfall:
+            return ""
+        return (
+            f"**But** the retrieval {shortfall}: the gain in PSNR, over the whole face, does "
+            "not show that idea 1 keeps A's expression."
+        )
+
     @property
     def verdict(self) -> str:
-        m = {c: self.over_lamps(c) for c in COLUMNS}
-        gain = self.gain_input_mean
-        n = len(self.lamps)
-        wins = sum(g.above(0) for g in self.gain_input)
-        wins_mean = sum(g.above(0) for g in self.gain_mean_face)
-        facts = (
-            f"Idea 1 is {m['idea 1']} from the true relit A (means over {n} lamps), the input "
-            f"unchanged {m['input unchanged']}, the mean face {m['mean face']}: a gain of "
-            f"**{gain}** over doing nothing (above it for {wins} of {n} lamps), and above the "
-            f"mean face for {wins_mean} of {n} lamps."
-        )
-        if gain.covers(0):
-            head = "**Not distinguishable** from leaving the photograph alone."
-        elif gain.above(0):
-            head = "**Idea 1 relights A better than leaving the photograph alone**"
-            head += "." if wins_mean == n else ", but not always better than a blurry mean face."
-        else:
-            head = "**Idea 1 does not relight A**: the numbers contradict the blog's idea 1."
-        bank, swap, ceiling = m["perfect bank"], m["perfect swap"], m["ceiling"]
-        bottleneck = "the swap" if bank.value < swap.value else "the retrieval"
-        parts = [
-            f"{head} {facts}",
-            f"What goes wrong is mostly **{bottleneck}**: with a perfect bank the swap reaches "
-            f"{bank}, {ceiling - bank} below the {ceiling} that decoder A gives from A's own "
-            f"code; with a perfect swap the retrieved faces would give {swap}.",
-        ]
-        ahead = m["idea 1"] - bank
-        if ahead.above(0) and self.distance_picked.below(self.distance_perfect.low):
-            parts.append(
-                f"Retrieval even beats a perfect bank, by {ahead}: it picks the B faces whose "
-                f"codes lie nearest A's (distance {self.distance_picked}, against "
-                f"{self.distance_perfect} for the perfect bank's faces), where decoder A, "
-                "trained on A's codes only, is least lost; not the faces with A's expression."
-            )
-        return "\n\n".join(parts)
+        parts = [f"{self._head()} {self._facts()}", self._retrieval()]
+        parts += [self._halves(), self._ahead()]
+        return "\n\n".join(p for p in parts if p)
 
     def table(self) -> str:
         header = ("prediction of the true relit A", *self.lamps, "mean over lamps")
@@ -121,6 +214,9 @@ def idea_one(
             ``azimuths``), with expressions and elevations of their own.
         azimuths: each lamp's azimuth (degrees); ``lamps`` their names.
         seed: the bootstraps.
+
+    The result's ``retrieval`` is :func:`retrieval_match` of the run on
+    :data:`RETRIEVAL_FACTORS`.
     """
     from sepviz.data.synthetic import EXPRESSION_FACTORS, PERSONS, factor_matrix, relit, render
     from sepviz.ideas import relight_by_swap, retrieve_by_latent
@@ -170,11 +266,13 @@ def idea_one(
         d_picked.append(distance(bank.images[picked]))
         d_perfect.append(distance(perfect_b))
     per_lamp = {c: torch.stack(v) for c, v in scores.items()}  # (lamps, N)
+    over = {c: v.mean(0) for c, v in per_lamp.items()}  # (N,): each face over the lamps
+    azimuths = tuple(float(a) for a in azimuths)
     return IdeaOne(
         lamps=tuple(lamps),
-        azimuths=tuple(float(a) for a in azimuths),
+        azimuths=azimuths,
         psnr=tuple(tuple(bootstrap_mean(v, "dB", seed) for v in per_lamp[c]) for c in COLUMNS),
-        mean=tuple(bootstrap_mean(per_lamp[c].mean(0), "dB", seed) for c in COLUMNS),
+        mean=tuple(bootstrap_mean(over[c], "dB", seed) for c in COLUMNS),
         gain_input=tuple(
             paired_gain(a, b, "dB", seed)
             for a, b in zip(per_lamp["idea 1"], per_lamp["input unchanged"])
@@ -182,14 +280,17 @@ def idea_one(
         gain_mean_face=tuple(
             paired_gain(a, b, "dB", seed) for a, b in zip(per_lamp["idea 1"], per_lamp["mean face"])
         ),
-        gain_input_mean=paired_gain(
-            per_lamp["idea 1"].mean(0), per_lamp["input unchanged"].mean(0), "dB", seed
-        ),
+        gain_input_mean=paired_gain(over["idea 1"], over["input unchanged"], "dB", seed),
+        swap_minus_bank=paired_gain(over["perfect swap"], over["perfect bank"], "dB", seed),
+        idea_minus_bank=paired_gain(over["idea 1"], over["perfect bank"], "dB", seed),
         distance_picked=bootstrap_mean(torch.stack(d_picked).mean(0), "", seed),
         distance_perfect=bootstrap_mean(torch.stack(d_perfect).mean(0), "", seed),
         relit=tuple(outs),
         truth=tuple(truths),
         picked=tuple(picks),
+        retrieval=_retrieval_match(
+            azimuths, tuple(picks), test, bank, RETRIEVAL_FACTORS, None, seed
+        ),
     )
 
 
@@ -209,8 +310,9 @@ class LightSide(Result):
         idea, truth, still = self.hits
         facts = (
             f"Idea 1's output is lit from the lamp's side for **{idea}** of the faces, "
-            f"against {still} before and {truth} for the true relit faces (a gain of "
-            f"{self.gain})."
+            f"against {still} before and {truth} for the true relit faces: a gain of "
+            f"{self.gain} (moving the light needs more than {LIT_RIGHT:.0%} over the whole "
+            "interval)."
         )
         head = judge(
             self.gain,
@@ -261,48 +363,107 @@ def _ratio_interval(top: np.ndarray, bottom: np.ndarray, seed: int) -> tuple[flo
     return value, boot
 
 
+_STATUS_WORDS = {
+    FOUND: "finds",
+    UNDECIDED: f"is not distinguishable from the {FINDS:.0%} bar for",
+    SHORT: "goes only part of the way for",
+    RANDOM: "is not distinguishable from a random B face for",
+    WORSE: "does worse than a random B face for",
+}
+"""How :class:`RetrievalMatch` words each :meth:`~RetrievalMatch.status`."""
+
+
 @dataclass(frozen=True)
 class RetrievalMatch(Result):
     """Mean absolute error between A and the B face retrieval picked, for each factor, next to
     a random B face under the lamp and the best match the bank holds for that factor alone;
-    ``progress`` is how far retrieval goes from random (0) to the best (1)."""
+    ``progress`` is how far retrieval goes from random (0) to the best (1), a share that each
+    factor has on its own (a mean over factors would let a factor found cancel one missed)."""
 
     factors: tuple[str, ...]
     retrieved: tuple[float, ...]
     random: tuple[float, ...]
     best: tuple[float, ...]
     progress: tuple[Estimate, ...]
-    expression: Estimate  # the mean progress over the expression factors
+
+    def status(self, factor: str) -> str:
+        """What the interval of ``factor``'s progress says: :data:`FOUND` (above
+        :data:`FINDS`), :data:`WORSE` (below 0: worse than a random B face),
+        :data:`UNDECIDED` (it covers :data:`FINDS`), :data:`RANDOM` (it covers 0, below the
+        bar) or :data:`SHORT` (between 0 and the bar)."""
+        p = self.progress[self.factors.index(factor)]
+        if p.above(FINDS):
+            return FOUND
+        if p.below(0):
+            return WORSE
+        if p.covers(FINDS):
+            return UNDECIDED
+        return RANDOM if p.covers(0) else SHORT
+
+    def expression_factors(self) -> tuple[str, ...]:
+        """The factors checked that are facial expression (the rest: the light)."""
+        from sepviz.data.synthetic import EXPRESSION_FACTORS
+
+        return tuple(f for f in self.factors if f in EXPRESSION_FACTORS)
+
+    def _of(self, factors: Sequence[str]) -> str:
+        return _and([f"{f} ({self.progress[self.factors.index(f)]})" for f in factors])
+
+    def shortfall(self) -> str:
+        """The expression factors retrieval does not find, worded with their numbers, e.g.
+        "does worse than a random B face for eyes_open (-43% ± 20) (shares of the way from a
+        random B face to the best match)"; "" when it finds every one."""
+        groups = []
+        for status in (WORSE, RANDOM, SHORT, UNDECIDED):
+            factors = [f for f in self.expression_factors() if self.status(f) == status]
+            if factors:
+                groups.append(f"{_STATUS_WORDS[status]} {self._of(factors)}")
+        if not groups:
+            return ""
+        return f"{_and(groups)} (shares of the way from a random B face to the best match)"
+
+    def _head(self) -> str:
+        subject = self.expression_factors() or self.factors
+        statuses = {f: self.status(f) for f in subject}
+        found = [f for f in subject if statuses[f] == FOUND]
+        undecided = [f for f in subject if statuses[f] == UNDECIDED]
+        missed = [f for f in subject if statuses[f] not in (FOUND, UNDECIDED)]
+        what = "A's expression" if self.expression_factors() else f"A's {_and(subject)}"
+        if len(found) == len(subject):
+            return f"**Retrieval in the latent finds {what}.**"
+        if len(missed) == len(subject):
+            return f"**Retrieval in the latent does not find {what}.**"
+        if len(undecided) == len(subject):
+            return f"**Not distinguishable** from {FINDS:.0%} of the way for any factor of {what}."
+        parts = []
+        if found:
+            parts.append(f"finds A's {_and(found)}")
+        if missed:
+            parts.append(f"does not find A's {_and(missed)}")
+        if undecided:
+            parts.append(f"is not distinguishable from the bar for {_and(undecided)}")
+        return f"**Retrieval in the latent {_and(parts)}.**"
 
     @property
     def verdict(self) -> str:
-        expr = self.expression
+        each = ", ".join(f"{f} {p}" for f, p in zip(self.factors, self.progress))
+        parts = [
+            self._head(),
+            f"Of the way from a random B face under the lamp (0%) to the best match in the bank "
+            f"for that factor alone (100%), retrieval goes: {each}; finding a factor needs more "
+            f"than {FINDS:.0%} over the whole interval.",
+        ]
+        for status in (WORSE, RANDOM):
+            factors = [f for f in self.factors if self.status(f) == status]
+            if factors:
+                words = _STATUS_WORDS[status].replace(" for", "")
+                parts.append(f"For {_and(factors)} it {words}.")
         k = max(range(len(self.factors)), key=lambda i: self.progress[i].value)
-        elevation = dict(zip(self.factors, self.progress)).get("elevation")
-        facts = (
-            f"Retrieval goes **{expr}** of the way from a random B face to the best match in "
-            f"the bank for the expression"
-            + (f" (elevation: {elevation})." if elevation is not None else ".")
-        )
-        if expr.covers(FINDS):
-            head = f"**Not distinguishable** from {FINDS:.0%} of the way."
-        elif expr.above(FINDS):
-            head = "**Retrieval in the latent finds A's expression.**"
-        else:
-            head = "**Retrieval in the latent does not find A's expression.**"
-        parts = [f"{head} {facts}"]
-        if self.factors[k] == "elevation":
-            parts.append(
-                "It matches the light's elevation best: the nearest code is the face with the "
-                "most similar pixels, and the light shades the whole face while mouth and eyes "
-                "are a few pixels."
-            )
-        else:
+        others = [p.high for i, p in enumerate(self.progress) if i != k]
+        if others and self.progress[k].low > max(others):
             parts.append(f"It matches {self.factors[k]} best of the {len(self.factors)} factors.")
-        worse = [f for f, p in zip(self.factors, self.progress) if p.below(0)]
-        if worse:
-            parts.append(f"For {', '.join(worse)} it does worse than a random B face.")
-        if not expr.above(FINDS) and not expr.covers(FINDS):
+        subject = self.expression_factors()
+        if subject and all(self.status(f) not in (FOUND, UNDECIDED) for f in subject):
             parts.append(
                 "This contradicts the blog's premise that the shared latent finds B's face "
                 "with the expression nearest A's."
@@ -324,7 +485,7 @@ def retrieval_match(
     run: IdeaOne,
     test: FaceSet,
     bank: FaceSet,
-    factors: Sequence[str] = ("smile", "mouth_open", "eyes_open", "elevation"),
+    factors: Sequence[str] = RETRIEVAL_FACTORS,
     scale: dict[str, float] | None = None,
     seed: int = 0,
 ) -> RetrievalMatch:
@@ -334,8 +495,20 @@ def retrieval_match(
     errors are comparable. Errors average over the lamps; the interval of ``progress`` is a
     bootstrap over the faces of A.
     """
-    from sepviz.data.synthetic import EXPRESSION_FACTORS
+    return _retrieval_match(run.azimuths, run.picked, test, bank, factors, scale, seed)
 
+
+def _retrieval_match(
+    azimuths: Sequence[float],
+    picked: Sequence[torch.Tensor],
+    test: FaceSet,
+    bank: FaceSet,
+    factors: Sequence[str],
+    scale: dict[str, float] | None,
+    seed: int,
+) -> RetrievalMatch:
+    """:func:`retrieval_match` on the lamps' ``azimuths`` and the bank indices ``picked``
+    (one (N,) tensor per lamp)."""
     scale = {"elevation": 60.0} if scale is None else scale
     light = bank.factors["azimuth"]
     errs = {"retrieved": [], "random": [], "best": []}
@@ -343,11 +516,11 @@ def retrieval_match(
         a = (test.factors[f] / scale.get(f, 1.0)).double()
         b = (bank.factors[f] / scale.get(f, 1.0)).double()
         per = {key: torch.zeros(len(test), dtype=torch.float64) for key in errs}
-        for lamp, picked in zip(run.azimuths, run.picked):
+        for lamp, chosen in zip(azimuths, picked):
             gaps = (a[:, None] - b[(light - lamp).abs() < 1e-3][None, :]).abs()
-            per["retrieved"] += (b[picked] - a).abs() / len(run.picked)
-            per["random"] += gaps.mean(1) / len(run.picked)
-            per["best"] += gaps.min(dim=1).values / len(run.picked)
+            per["retrieved"] += (b[chosen] - a).abs() / len(picked)
+            per["random"] += gaps.mean(1) / len(picked)
+            per["best"] += gaps.min(dim=1).values / len(picked)
         for key in errs:
             errs[key].append(per[key].numpy())
     e = {key: np.stack(v) for key, v in errs.items()}  # (factors, N)
@@ -357,14 +530,10 @@ def retrieval_match(
     progress = tuple(
         Estimate(float(v), float(lo), float(hi), "%") for v, lo, hi in zip(value, lows, highs)
     )
-    is_expr = np.array([f in EXPRESSION_FACTORS for f in factors])
-    ev, eb = value[is_expr].mean(), boot[is_expr].mean(0)
-    elow, ehigh = np.percentile(eb, [tail, 100 - tail])
     return RetrievalMatch(
         factors=tuple(factors),
         retrieved=tuple(float(x) for x in e["retrieved"].mean(1)),
         random=tuple(float(x) for x in e["random"].mean(1)),
         best=tuple(float(x) for x in e["best"].mean(1)),
         progress=progress,
-        expression=Estimate(float(ev), float(elow), float(ehigh), "%"),
     )

@@ -3,13 +3,17 @@
 - :func:`latent_probes`: linear and MLP probes read known factors from the latents of unseen
   faces, next to the same linear probe on the faces' pixels (PCA) and chance.
 - :func:`picture_reads`: how much of a factor a 2-D picture of the latent (UMAP) still shows.
-- :func:`disentanglement`: MIG and DCI of a latent against the known factors.
+- :func:`disentanglement`: MIG and DCI of a latent against the known factors, next to the
+  same latent turned by a random rotation (the same information, no unit preferred).
 - :func:`held_out_faces`: unseen faces of the autoencoder's and the DeepFakes model's people.
 - :func:`probe_blocks` / :func:`layer_reads`: linear probes at every block, with intervals.
 - :func:`decoder_identity`: what a decoder's *weights* add: fed the other person's face, does
   it draw its own person?
-- :func:`hybrid_decoders`: decoders built from the first k blocks of one decoder and the rest
-  of the other.
+
+Decoders built from the blocks of two decoders (hybrids) are chapter 3's experiment
+(``deepfakes.layer_swap``), not repeated here. Every verdict here speaks the vocabulary
+of :mod:`sepviz.experiments`: *reads* and *at chance* (:func:`~sepviz.experiments.reading`),
+*better* and *equal* (:func:`~sepviz.experiments.compare`).
 
 :data:`PALETTE` gives every value of the factors the UMAP panels are coloured by one colour
 of its own, the same in every panel of the chapter.
@@ -28,15 +32,21 @@ import torch
 from sepviz.data.faceset import FaceSet
 from sepviz.experiments import (
     CONFIDENCE,
+    READ_SHARE,
     Estimate,
+    Order,
+    Reading,
     Result,
     bootstrap_mean,
-    from_folds,
+    compare,
     from_spread,
     markdown_table,
+    read_bar,
+    reading,
+    removed,
 )
+from sepviz.experiments.measures import fold_estimate, pixel_codes
 
-MARGIN = 0.10  # a probe "reads" a factor when it beats chance by more than this
 AE, DF = "autoencoder", "DeepFakes"
 """The chapter's two models, as named in its tables and figures."""
 FACTORS = {
@@ -48,7 +58,23 @@ FACTORS = {
 """The factors the latent probes read: label -> key of ``FaceSet.factors``."""
 KNOWN = ("identity", "smile", "mouth_open", "eyes_open", "azimuth", "elevation")
 """The factors MIG and DCI score a latent against: identity, expression and light."""
-BROKEN_DB = 3.0  # hybrids are "broken" when this much worse than the whole decoders
+
+MIG_BAR = 0.2
+"""A latent is *disentangled* when the whole interval of its MIG lies above 0.2: on average
+over the factors, the best unit then holds a fifth of the factor's entropy more than the next
+best, so one unit stands out for each factor; below it, every factor has a runner-up that
+holds nearly as much of it as its best unit."""
+
+MIG_MARGIN = MIG_BAR * READ_SHARE
+"""Two MIGs are *equal* (:func:`~sepviz.experiments.compare`) within 0.02, a tenth of
+:data:`MIG_BAR`: a difference too small to matter to the question the bar answers, the
+share that :data:`~sepviz.experiments.READ_SHARE` also asks of a reader."""
+
+NEARER_BAR = 0.5
+"""A decoder *draws its own person* when, fed the other person's faces, the whole interval of
+the share it draws nearer its own person than the input's lies above one half: more often its
+own person than the one whose code it was given. A decoder that only passed the latent on
+would draw the input's person (near 0%), one that ignored the latent its own (near 100%)."""
 
 PALETTE: dict[str, dict[str, str]] = {
     # light: blue from the left, red from the right, grey in between (never a person's colour)
@@ -91,21 +117,35 @@ def held_out_faces(
     return faces, {AE: [str(k) for k in range(len(people))], DF: ["A", "B"]}
 
 
-def _estimate(result: Any) -> Estimate:
-    """A :class:`~sepviz.probes.ProbeResult` as an Estimate over its folds."""
-    return from_folds(result.fold_scores, "%" if result.task == "classification" else "")
-
-
 def _bar(values: Sequence[Estimate]) -> tuple[list[float], list[list[float]]]:
     mid = [e.value for e in values]
     return mid, [[e.value - e.low for e in values], [e.high - e.value for e in values]]
+
+
+def _number(value: float, accuracy: bool) -> str:
+    """A score, a chance level or a bar: ``"34%"`` for an accuracy, ``"0.10"`` for an R²."""
+    return f"{value:.0%}" if accuracy else f"{value:.2f}"
+
+
+def _score(e: Estimate) -> str:
+    """An estimate with its metric: ``"42% ± 3"`` (accuracy) or ``"R² 0.80 ± 0.05"``."""
+    return str(e) if e.unit == "%" else f"R² {e}"
+
+
+def _listing(words: Sequence[str]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" and {words[-1]}"
 
 
 # -- 1. probes on the latent -------------------------------------------------------------------
 @dataclass(frozen=True)
 class LatentProbes(Result):
     """Held-out scores (5 folds) of probes reading each factor from a model's latent, and of a
-    linear probe reading it from the pixels (their first 64 PCA directions)."""
+    linear probe reading it from the pixels (their first 64 PCA directions).
+
+    Each reader is judged on its own interval (:func:`~sepviz.experiments.reading`): the
+    verdict says which of the two probes reads identity, never the better of the two alone
+    (picking the larger of two noisy scores and then testing it would favour "reads")."""
 
     model: str
     factors: tuple[str, ...]
@@ -117,48 +157,80 @@ class LatentProbes(Result):
     shared: bool = False  # a latent shared by several decoders (DeepFakes): the blog's claim
 
     def _chance(self, k: int) -> str:
-        return f"{self.chance[k]:.0%}" if self.classes[k] else f"{self.chance[k]:.0f}"
+        return _number(self.chance[k], self.classes[k])
 
-    def best(self, factor: str) -> Estimate:
-        """The better of the linear and the MLP probe for ``factor``."""
+    def _bar_text(self, k: int) -> str:
+        return _number(read_bar(self.chance[k]), self.classes[k])
+
+    def readings(self, factor: str) -> dict[str, Reading]:
+        """What each probe of the latent says about ``factor``: ``{"linear probe": ...,
+        "MLP probe": ...}`` (:func:`~sepviz.experiments.reading` against chance)."""
         k = self.factors.index(factor)
-        return max(self.linear[k], self.mlp[k], key=lambda e: e.value)
+        return {
+            "linear probe": reading(self.linear[k], self.chance[k]),
+            "MLP probe": reading(self.mlp[k], self.chance[k]),
+        }
+
+    def read_by(self, factor: str) -> list[str]:
+        """The probes of the latent that *read* ``factor`` (each on its own interval)."""
+        return [name for name, r in self.readings(factor).items() if r.reads]
 
     @property
     def verdict(self) -> str:
         k = self.factors.index("identity")
-        ident, bar = self.best("identity"), self.chance[k] + MARGIN
-        facts = (
-            f"A probe tells the person from the {self.model} latent for **{ident}** of "
-            f"held-out faces (chance {self._chance(k)}; {self.pixels[k]} from the pixels)."
+        states = self.readings("identity")
+        readers = self.read_by("identity")
+        scores = (
+            f"The linear probe tells the person for **{self.linear[k]}** of held-out faces "
+            f"({states['linear probe'].value}), the MLP probe for **{self.mlp[k]}** "
+            f"({states['MLP probe'].value}); chance {self._chance(k)}, reading needs more than "
+            f"{self._bar_text(k)}; the same linear probe on the pixels {self.pixels[k]}."
         )
-        others = "; ".join(
-            f"{f} {lin}" for f, lin in zip(self.factors, self.linear) if f != "identity"
-        )
-        facts += f" Linear probes read {others}."
-        if ident.covers(bar):
-            return f"**Not distinguishable** from chance + {MARGIN:.0%}. {facts}"
-        readable = ident.above(bar)
-        if readable:
-            head = f"**Identity is in the {self.model} latent.**"
-        else:
-            head = f"**The {self.model} latent is identity-free.**"
-        claim = ""
-        if self.shared:
-            claim = (
-                " The blog's claim that identity lives only in the decoders is "
-                f"{'contradicted' if readable else 'supported'} by the latent."
+        if readers:
+            who = "both probes read it" if len(readers) == 2 else f"the {readers[0]} reads it"
+            head = f"**Identity is in the {self.model} latent**: {who}."
+        elif removed(list(states.values())):
+            blind = (
+                "at chance"
+                if all(r is Reading.AT_CHANCE for r in states.values())
+                else ("at or below chance")
             )
-        return f"{head} {facts}{claim}"
+            head = (
+                f"**The {self.model} latent is identity-free**: neither probe reads it, both "
+                f"are {blind}."
+            )
+        else:
+            head = (
+                f"**Not distinguishable** from the reading bar: no probe reads identity from "
+                f"the {self.model} latent, and not every probe is at chance."
+            )
+        parts = [f"{head} {scores}"]
+        if self.shared:
+            if readers:
+                claim = "contradicted: the shared latent says whose face it came from."
+            elif removed(list(states.values())):
+                claim = "supported: the shared latent does not say whose face it came from."
+            else:
+                claim = "neither supported nor contradicted by these probes."
+            parts.append(f"The blog's claim that identity lives only in the decoders is {claim}")
+        others = [j for j, f in enumerate(self.factors) if f != "identity"]
+        if others:
+            items = [
+                f"{self.factors[j]} {_score(self.linear[j])} (chance {self._chance(j)}, "
+                f"bar {self._bar_text(j)}: {reading(self.linear[j], self.chance[j]).value})"
+                for j in others
+            ]
+            parts.append(f"Linear probes on the latent: {'; '.join(items)}.")
+        return " ".join(parts)
 
     def table(self) -> str:
         rows = [
-            (f, "accuracy" if c else "R²", lin, mlp, pix, self._chance(k))
+            (f, "accuracy" if c else "R²", lin, mlp, pix, self._chance(k), self._bar_text(k))
             for k, (f, c, lin, mlp, pix) in enumerate(
                 zip(self.factors, self.classes, self.linear, self.mlp, self.pixels)
             )
         ]
-        header = ("factor", "metric", "linear", "MLP", "pixels (linear)", "chance")
+        header = ("factor", "metric", "linear", "MLP", "pixels (linear)", "chance", "reads above")
         return markdown_table(header, rows)
 
     def plot(self) -> object:
@@ -205,7 +277,6 @@ def latent_probes(
         shared: the latent is shared by several decoders (the verdict cites the blog).
         seed: folds and MLP initialisation.
     """
-    from sepviz.experiments.fadernet import pixel_codes
     from sepviz.probes import probe
 
     if "identity" not in factors:
@@ -215,9 +286,9 @@ def latent_probes(
     for key in factors.values():
         labels = faces.factors[key]
         lin = probe(z, labels, kind="linear", seed=seed)
-        linear.append(_estimate(lin))
-        mlp.append(_estimate(probe(z, labels, kind="mlp", seed=seed)))
-        base.append(_estimate(probe(pixels, labels, kind="linear", seed=seed)))
+        linear.append(fold_estimate(lin))
+        mlp.append(fold_estimate(probe(z, labels, kind="mlp", seed=seed)))
+        base.append(fold_estimate(probe(pixels, labels, kind="linear", seed=seed)))
         chance.append(lin.chance)
         classes.append(lin.task == "classification")
     return LatentProbes(
@@ -246,41 +317,79 @@ def umap_colours(faces: FaceSet, persons: Sequence[str]) -> dict[str, np.ndarray
 
 @dataclass(frozen=True)
 class PictureReads(Result):
-    """Held-out accuracy of an MLP probe reading each factor from the 2-D UMAP coordinates."""
+    """Held-out accuracy of an MLP probe reading each factor from the 2-D UMAP coordinates
+    (5 folds), and how far each gets from chance to perfect.
+
+    What it measures is how *completely* the picture holds a factor, in any arrangement a
+    small network can read: a smooth gradient of light across every cluster reads as well as
+    clusters of their own, though the eye sees only the clusters. So the factor the picture
+    shows more completely need not be the one its clusters follow."""
 
     models: tuple[str, ...]
     factors: tuple[str, ...]
     scores: tuple[tuple[Estimate, ...], ...]  # [model][factor]
     chance: tuple[tuple[float, ...], ...]
 
-    def way(self, m: int, f: int) -> float:
-        """How far the score gets from chance (0) to perfect (1)."""
-        return (self.scores[m][f].value - self.chance[m][f]) / (1 - self.chance[m][f])
+    def way(self, m: int, f: int) -> Estimate:
+        """How far the score gets from chance (0) to perfect (1), with its interval."""
+        s, c = self.scores[m][f], self.chance[m][f]
+        return Estimate((s.value - c) / (1 - c), (s.low - c) / (1 - c), (s.high - c) / (1 - c), "%")
+
+    def order(self, m: int, f: int, g: int) -> Order:
+        """Whether model ``m``'s picture shows factor ``f`` more completely than ``g``:
+        :func:`~sepviz.experiments.compare` of their shares of the way, equal within a tenth
+        of the way (:data:`~sepviz.experiments.READ_SHARE`, the reading margin)."""
+        return compare(self.way(m, f) - self.way(m, g), READ_SHARE)
+
+    def _compared(self, m: int) -> str:
+        n = len(self.factors)
+        if n < 2:
+            return ""
+        for f in range(n):
+            others = [g for g in range(n) if g != f]
+            if all(self.order(m, f, g) is Order.BETTER for g in others):
+                gaps = ", ".join(
+                    f"{self.factors[g]} by {self.way(m, f) - self.way(m, g)}" for g in others
+                )
+                return (
+                    f"it shows **{self.factors[f]}** more completely than "
+                    f"{_listing([self.factors[g] for g in others])} (ahead of {gaps} of the way)"
+                )
+        pairs = [(f, g) for f in range(n) for g in range(f + 1, n)]
+        if all(self.order(m, f, g) is Order.EQUAL for f, g in pairs):
+            return (
+                f"it shows {_listing(list(self.factors))} equally completely (their shares "
+                f"of the way within {READ_SHARE:.0%} of each other)"
+            )
+        return "the data cannot tell which factor it shows more completely"
 
     @property
     def verdict(self) -> str:
         parts = []
         for m, model in enumerate(self.models):
-            f = max(range(len(self.factors)), key=lambda f: self.way(m, f))
-            reads = ", ".join(
-                f"{name} {s} (chance {c:.0%})"
-                for name, s, c in zip(self.factors, self.scores[m], self.chance[m])
+            reads = "; ".join(
+                f"{name} {s} (chance {c:.0%}: {self.way(m, f)} of the way to perfect; "
+                f"{reading(s, c).value})"
+                for f, (name, s, c) in enumerate(zip(self.factors, self.scores[m], self.chance[m]))
             )
+            compared = self._compared(m)
             parts.append(
-                f"the {model} picture shows **{self.factors[f]}** best ({self.way(m, f):.0%} "
-                f"of the way from chance to perfect; {reads})"
+                f"From the {model} picture an MLP probe reads {reads}"
+                + (f": {compared}." if compared else ".")
             )
-        text = "; ".join(parts)
-        return (
-            f"From the 2-D coordinates alone an MLP probe finds that {text}. What the picture "
-            "does not show may still be in the latent: the probes above read the latent itself."
-        )
+        return " ".join(parts)
 
     def table(self) -> str:
         header = ("latent", *(f"{f}: read from the picture" for f in self.factors))
         rows = [
-            (model, *(f"{s} (chance {c:.0%})" for s, c in zip(scores, chance)))
-            for model, scores, chance in zip(self.models, self.scores, self.chance)
+            (
+                model,
+                *(
+                    f"{s} (chance {c:.0%}; {self.way(m, f)} of the way)"
+                    for f, (s, c) in enumerate(zip(scores, chance))
+                ),
+            )
+            for m, (model, scores, chance) in enumerate(zip(self.models, self.scores, self.chance))
         ]
         return markdown_table(header, rows)
 
@@ -305,7 +414,7 @@ def picture_reads(
         results = [
             probe(embeddings[name], colours[name][f], kind="mlp", seed=seed) for f in factors
         ]
-        scores.append(tuple(_estimate(r) for r in results))
+        scores.append(tuple(fold_estimate(r) for r in results))
         chance.append(tuple(r.chance for r in results))
     return PictureReads(models, factors, tuple(scores), tuple(chance))
 
@@ -313,46 +422,104 @@ def picture_reads(
 # -- 3. MIG and DCI ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Disentanglement(Result):
-    """MIG (with a bootstrap interval over faces) and DCI (one fit) of a latent."""
+    """MIG of a latent with its interval over faces (:func:`sepviz.metrics.mig_interval`),
+    the same for a random rotation of the latent, and DCI (:func:`sepviz.metrics.dci`: one
+    fit; informativeness with a bootstrap interval over the held-out faces).
+
+    The rotation keeps everything the latent holds and mixes its units, so its MIG is what a
+    latent with the same information and no preferred units scores: a latent whose MIG equals
+    it is *entangled*, whatever its value."""
 
     model: str
     factors: tuple[str, ...]
     mig: Estimate
+    rotated: Estimate  # MIG of the latent turned by a random rotation
     mig_per_factor: tuple[float, ...]
     best_unit: tuple[int, ...]
-    informativeness_per_factor: tuple[float, ...]
+    informativeness_per_factor: tuple[Estimate, ...]  # accuracy ("%") or R² ("")
+    chance: tuple[float, ...]  # per factor: the majority share (accuracy) or 0 (R²)
     disentanglement: float
     completeness: float
-    informativeness: float
+    informativeness: Estimate
     importance: np.ndarray = field(repr=False, compare=False)  # (D units, K factors)
 
-    threshold = 0.2  # MIG above which a latent counts as disentangled
+    def reads(self, k: int) -> Reading:
+        """What the trees of DCI say about ``factors[k]`` (:func:`~sepviz.experiments.reading`
+        of its held-out informativeness against chance)."""
+        return reading(self.informativeness_per_factor[k], self.chance[k])
+
+    def versus_rotation(self) -> Order:
+        """MIG minus the rotated latent's, within :data:`MIG_MARGIN`
+        (:func:`~sepviz.experiments.compare`)."""
+        return compare(self.mig - self.rotated, MIG_MARGIN)
+
+    def _factor(self, k: int) -> str:
+        e = self.informativeness_per_factor[k]
+        return (
+            f"{self.factors[k]} {_score(e)} (chance {_number(self.chance[k], e.unit == '%')}, "
+            f"bar {_number(read_bar(self.chance[k]), e.unit == '%')})"
+        )
 
     @property
     def verdict(self) -> str:
-        facts = (
-            f"MIG {self.mig} (bar {self.threshold:g}); DCI disentanglement "
-            f"{self.disentanglement:.2f}, completeness {self.completeness:.2f}, "
-            f"informativeness {self.informativeness:.2f}."
-        )
-        if self.mig.covers(self.threshold):
-            return f"**Not distinguishable** from the bar. {facts}"
-        if self.mig.below(self.threshold):
-            return (
-                f"**The {self.model} latent is entangled**: the factors are all there "
-                f"(informativeness {self.informativeness:.2f}) but spread over many units. "
-                f"{facts}"
+        mig = f"MIG {self.mig} (bar {MIG_BAR:g})"
+        gap = "of a factor's entropy separates its best unit from the next"
+        if self.mig.covers(MIG_BAR):
+            head = f"**Not distinguishable** from the disentanglement bar: {mig}."
+        elif self.mig.above(MIG_BAR):
+            head = (
+                f"**The {self.model} latent is disentangled**: {mig}; on average more than "
+                f"{MIG_BAR:.0%} {gap}."
             )
-        return f"**The {self.model} latent is disentangled**: one unit per factor. {facts}"
+        else:
+            head = (
+                f"**No unit of the {self.model} latent holds a factor alone**: {mig}; on "
+                f"average less than {MIG_BAR:.0%} {gap}."
+            )
+        order = self.versus_rotation()
+        rotated = f"{self.rotated} for a random rotation of the same latent"
+        difference = f"difference {self.mig - self.rotated}, margin ±{MIG_MARGIN:g}"
+        rotation = {
+            Order.BETTER: f"Its units are more aligned with the factors than random directions "
+            f"({rotated}; {difference}).",
+            Order.EQUAL: f"Its units are no more aligned with the factors than random "
+            f"directions ({rotated}; {difference}): the latent is entangled.",
+            Order.WORSE: f"Its units are less aligned with the factors than random directions "
+            f"({rotated}; {difference}).",
+            Order.NOT_DISTINGUISHABLE: f"Whether its units are more aligned with the factors "
+            f"than random directions is not distinguishable ({rotated}; {difference}).",
+        }[order]
+        ks = range(len(self.factors))
+        reads = [k for k in ks if self.reads(k).reads]
+        rest = [k for k in ks if k not in reads]
+        info = f"informativeness {self.informativeness}"
+        if not rest:
+            there = (
+                f"DCI's trees read every factor from the latent ({info}; "
+                f"{'; '.join(self._factor(k) for k in ks)}): the factors are all there."
+            )
+        else:
+            missing = "; ".join(f"{self._factor(k)}: {self.reads(k).value}" for k in rest)
+            found = _listing([self.factors[k] for k in reads]) if reads else "no factor"
+            there = f"DCI's trees read {found} from the latent ({info}), not {missing}."
+        dc = (
+            f"DCI disentanglement {self.disentanglement:.2f} and completeness "
+            f"{self.completeness:.2f} (one fit, no interval)."
+        )
+        return " ".join((head, rotation, there, dc))
 
     def table(self) -> str:
         rows = [
-            (f, f"{g:.3f}", f"z{u}", f"{i:.2f}")
-            for f, g, u, i in zip(
-                self.factors, self.mig_per_factor, self.best_unit, self.informativeness_per_factor
+            (f, f"{g:.3f}", f"z{u}", _score(i), _number(c, i.unit == "%"))
+            for f, g, u, i, c in zip(
+                self.factors,
+                self.mig_per_factor,
+                self.best_unit,
+                self.informativeness_per_factor,
+                self.chance,
             )
         ]
-        header = ("factor", "MIG gap", "best unit", "DCI informativeness")
+        header = ("factor", "MIG gap", "best unit", "DCI informativeness", "chance")
         return markdown_table(header, rows)
 
     def plot(self, units: int = 12) -> object:
@@ -371,96 +538,53 @@ class Disentanglement(Result):
         )
 
 
-def _binned(values: np.ndarray, n_bins: int) -> np.ndarray:
-    """Codes 0..B of ``values`` (N,): class indices for integers, else the equal-width bins of
-    :func:`sepviz.metrics.mig` (the histogram discretiser of disentanglement_lib)."""
-    if not np.issubdtype(values.dtype, np.floating):
-        return np.unique(values, return_inverse=True)[1].reshape(-1)
-    edges = np.histogram(values, bins=n_bins)[1][:-1]
-    return np.digitize(values, edges)
+def _mig_estimate(z: np.ndarray, factors: Mapping[str, Any], seed: int) -> Estimate:
+    from sepviz.metrics import mig_interval
 
-
-def _mutual_info(codes: np.ndarray, factor: np.ndarray) -> np.ndarray:
-    """Plug-in mutual information (nats) of each column of ``codes`` (N, D) with ``factor``
-    (N,), all small non-negative ints: one joint histogram per column."""
-    n, d = codes.shape
-    ka, kb = int(codes.max()) + 1, int(factor.max()) + 1
-    index = (np.arange(d)[None, :] * ka + codes) * kb + factor[:, None]
-    joint = np.bincount(index.ravel(), minlength=d * ka * kb).reshape(d, ka, kb) / n
-    outer = joint.sum(2, keepdims=True) * joint.sum(1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(joint > 0, joint * np.log(joint / outer), 0.0)
-    return terms.sum((1, 2))
-
-
-def _binned_all(
-    z: torch.Tensor | np.ndarray, factors: Mapping[str, Any], n_bins: int
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    zs = np.asarray(z, dtype=np.float64).reshape(len(z), -1)
-    codes = np.stack([_binned(zs[:, j], n_bins) for j in range(zs.shape[1])], 1)
-    return codes, [_binned(np.asarray(v), n_bins) for v in factors.values()]
-
-
-def _mig(codes: np.ndarray, binned: Sequence[np.ndarray]) -> float:
-    gaps = []
-    for v in binned:
-        mi = np.sort(_mutual_info(codes, v))[::-1]
-        gaps.append((mi[0] - mi[1]) / _mutual_info(v[:, None], v)[0])
-    return float(np.mean(gaps))
-
-
-def fast_mig(z: torch.Tensor | np.ndarray, factors: Mapping[str, Any], n_bins: int = 20) -> float:
-    """:func:`sepviz.metrics.mig`'s MIG, vectorised (one joint histogram per latent unit)."""
-    return _mig(*_binned_all(z, factors, n_bins))
-
-
-def mig_bootstrap(
-    z: torch.Tensor | np.ndarray,
-    factors: Mapping[str, Any],
-    resamples: int = 200,
-    seed: int = 0,
-    n_bins: int = 20,
-) -> np.ndarray:
-    """MIG of ``resamples`` bootstrap resamplings of the N faces (rows of ``z`` (N, D) and of
-    every (N,) factor), binned once on all faces as :func:`sepviz.metrics.mig` bins them;
-    (resamples,) floats."""
-    codes, binned = _binned_all(z, factors, n_bins)
-    rng = np.random.default_rng(seed)
-    out = np.empty(resamples)
-    for r in range(resamples):
-        i = rng.integers(0, len(codes), len(codes))
-        out[r] = _mig(codes[i], [v[i] for v in binned])
-    return out
+    value, low, high = mig_interval(z, factors, confidence=CONFIDENCE, seed=seed)
+    return Estimate(value, low, high)
 
 
 def disentanglement(
-    z: torch.Tensor,
-    factors: Mapping[str, torch.Tensor],
+    z: torch.Tensor | np.ndarray,
+    factors: Mapping[str, torch.Tensor | np.ndarray],
     model: str,
     seed: int = 0,
-    resamples: int = 100,
 ) -> Disentanglement:
     """MIG and DCI (:mod:`sepviz.metrics`) of latents ``z`` (N, D) against ``factors``
-    (name -> (N,) values); MIG's interval is the percentile bootstrap of ``resamples``
-    resamplings of the N faces (:func:`mig_bootstrap`)."""
-    from sepviz.metrics import dci, mig
+    (name -> (N,) values: integers are classes, floats numbers).
 
-    m = mig(z, factors)
-    d = dci(z, factors, seed=seed)
-    boot = mig_bootstrap(z, factors, resamples, seed)
-    tail = 100 * (1 - CONFIDENCE) / 2
-    low, high = np.percentile(boot, [tail, 100 - tail])
+    MIG's interval (:func:`sepviz.metrics.mig_interval`) resamples the N faces and allows for
+    the bias of plug-in mutual information; the same is measured on ``z`` turned by a random
+    rotation (seeded by ``seed``). DCI's informativeness has a bootstrap interval over its
+    held-out faces; disentanglement and completeness come from one fit."""
+    from sepviz.metrics import dci, mig
+    from sepviz.utils import check_codes
+
+    x = check_codes(z)
+    rotation = np.linalg.qr(np.random.default_rng(seed).standard_normal((x.shape[1],) * 2))[0]
+    m = mig(x, factors)
+    d = dci(x, factors, seed=seed, confidence=CONFIDENCE)
     names = tuple(factors)
+    accuracy = {k: not np.issubdtype(np.asarray(v).dtype, np.floating) for k, v in factors.items()}
+
+    def informativeness(k: str) -> Estimate:
+        low, high = d["informativeness_interval_per_factor"][k]
+        unit = "%" if accuracy[k] else ""
+        return Estimate(d["informativeness_per_factor"][k], low, high, unit)
+
     return Disentanglement(
         model=model,
         factors=names,
-        mig=Estimate(m["mig"], min(float(low), m["mig"]), max(float(high), m["mig"])),
+        mig=_mig_estimate(x, factors, seed),
+        rotated=_mig_estimate(x @ rotation, factors, seed),
         mig_per_factor=tuple(m["per_factor"][k] for k in names),
         best_unit=tuple(m["best_code"][k] for k in names),
-        informativeness_per_factor=tuple(d["informativeness_per_factor"][k] for k in names),
+        informativeness_per_factor=tuple(informativeness(k) for k in names),
+        chance=tuple(d["chance_per_factor"][k] for k in names),
         disentanglement=d["disentanglement"],
         completeness=d["completeness"],
-        informativeness=d["informativeness"],
+        informativeness=Estimate(d["informativeness"], *d["informativeness_interval"]),
         importance=d["importance"],
     )
 
@@ -476,7 +600,6 @@ class LayerReads(Result):
     scores: tuple[tuple[Estimate, ...], ...]  # [layer][factor]
     chance: tuple[float, ...]  # per factor
     decoder: str
-    rows: tuple[Mapping[str, Any], ...] = field(default=(), repr=False, compare=False)
 
     def score(self, layer: str, factor: str) -> Estimate:
         return self.scores[self.layers.index(layer)][self.factors.index(factor)]
@@ -490,38 +613,44 @@ class LayerReads(Result):
     def decoder_blocks(self) -> list[str]:
         return [n for n in self.layers if n.startswith("dec")]
 
+    def state(self, layer: str, factor: str) -> Reading:
+        """What the probe at ``layer`` says about ``factor``
+        (:func:`~sepviz.experiments.reading`)."""
+        return reading(self.score(layer, factor), self.chance[self.factors.index(factor)])
+
     def readable(self, factor: str) -> list[str]:
-        """Blocks where the whole interval lies above chance + MARGIN."""
-        bar = self.chance[self.factors.index(factor)] + MARGIN
-        return [n for n in self.layers if self.score(n, factor).above(bar)]
+        """Blocks where the probe *reads* ``factor``: the whole interval above
+        :func:`~sepviz.experiments.read_bar`."""
+        return [n for n in self.layers if self.state(n, factor).reads]
 
     @property
     def verdict(self) -> str:
         parts = []
         for k, factor in enumerate(self.factors):
             where = self.readable(factor)
-            lowest = min(
-                (self.score(n, factor) for n in self.decoder_blocks), key=lambda e: e.value
+            count = (
+                "every block"
+                if len(where) == len(self.layers)
+                else f"{len(where)} of {len(self.layers)} blocks"
             )
-            parts.append(
-                f"**{factor}** at {len(where)} of {len(self.layers)} blocks "
-                f"(latent {self.score(self.latent, factor)}, lowest block of decoder "
-                f"{self.decoder} {lowest}; chance {self.chance[k]:.0%})"
+            unit = self.score(self.layers[0], factor).unit == "%"
+            facts = [f"latent {self.score(self.latent, factor)}"]
+            if self.decoder_blocks:
+                low = min(self.decoder_blocks, key=lambda n: self.score(n, factor).value)
+                facts.append(
+                    f"lowest in decoder {self.decoder}: {self.score(low, factor)} at {low}"
+                )
+            facts.append(
+                f"chance {_number(self.chance[k], unit)}, reading needs more than "
+                f"{_number(read_bar(self.chance[k]), unit)}"
             )
+            parts.append(f"**{factor}** at {count} ({'; '.join(facts)})")
         return "A linear probe reads " + "; ".join(parts) + "."
 
     def table(self) -> str:
         header = ("block", *(f"{f} (chance {c:.0%})" for f, c in zip(self.factors, self.chance)))
         rows = [(n, *row) for n, row in zip(self.layers, self.scores)]
         return markdown_table(header, rows)
-
-    def plot(self, title: str | None = None) -> object:
-        """Probe score against block, one line per factor (:func:`sepviz.viz.layer_curve`)."""
-        from sepviz.viz import layer_curve
-
-        return layer_curve(
-            self.rows, title=title or f"Layer by layer, through decoder {self.decoder}"
-        )
 
 
 def probe_blocks(model: Any, faces: FaceSet, decoder: str, seed: int = 0) -> LayerReads:
@@ -564,7 +693,7 @@ def layer_reads(rows: Sequence[Mapping[str, Any]], decoder: str, folds: int = 5)
         for n in layers
     )
     chance = tuple(float(cell[(layers[0], f)]["chance"]) for f in factors)
-    return LayerReads(layers, factors, scores, chance, decoder, tuple(rows))
+    return LayerReads(layers, factors, scores, chance, decoder)
 
 
 @dataclass(frozen=True)
@@ -582,36 +711,54 @@ class DecoderIdentity(Result):
         """Share of ``person``'s faces that ``decoder`` draws nearer its own person."""
         return next(r[4] for r in self.rows if r[0] == decoder and r[1] == person)
 
-    @property
-    def other_inputs(self) -> Estimate:
-        """The lower (over decoders) share of *other* people's faces a decoder draws nearer its
-        own person."""
-        shares = [r[4] for r in self.rows if r[0] != r[1]]
-        return min(shares, key=lambda e: e.value)
+    def other_inputs(self) -> list[tuple[str, str, Estimate]]:
+        """``(decoder, input person, share)`` for every decoder fed another person's faces:
+        the share of them it draws nearer its own person than any other."""
+        return [(r[0], r[1], r[4]) for r in self.rows if r[0] != r[1]]
 
     @property
     def verdict(self) -> str:
-        share = self.other_inputs
-        latent = self.layers.score(self.layers.latent, "identity")
-        chance = self.layers.chance[self.layers.factors.index("identity")]
+        others = self.other_inputs()
+        own = [d for d, _, s in others if s.above(NEARER_BAR)]
+        theirs = [d for d, _, s in others if s.below(NEARER_BAR)]
+        unclear = [d for d, _, s in others if s.covers(NEARER_BAR)]
+        shares = "; ".join(
+            f"decoder {d} draws {p}'s faces nearer {d} for **{s}** of them" for d, p, s in others
+        )
         facts = (
-            f"Fed the other person's face, each decoder draws a face nearer its own person for "
-            f"**{share}** of the inputs (the lower of the decoders; a decoder that only "
-            f"passed the latent on would score near 0%)."
+            f"Fed the other person's faces, {shares} (bar: half; a decoder that only passed "
+            f"the latent on would draw the input's person, near 0%)."
         )
-        if share.covers(0.5):
-            return f"**Not distinguishable** from half. {facts}"
-        if not share.above(0.5):
-            return f"**The decoders' weights do not carry identity.** {facts}"
-        in_latent = latent.above(chance + MARGIN)
-        where = (
-            f"But identity is not *only* in the decoders: the input's person is readable from "
-            f"the shared latent ({latent}, chance {chance:.0%}). Identity lives in both places."
-            if in_latent
-            else f"The shared latent does not tell the persons apart ({latent}, chance "
-            f"{chance:.0%}): identity lives in the decoders."
-        )
-        return f"**The decoders' weights carry identity.** {facts} {where}"
+        decoders = sorted({d for d, _, _ in others})
+        if len(own) == len(others):
+            head = "**The decoders' weights carry identity**: each draws its own person."
+        elif len(theirs) == len(others):
+            head = "**The decoders' weights do not carry identity**: each draws the input's person."
+        elif unclear:
+            head = (
+                f"**Not distinguishable** from half for decoder {_listing(sorted(set(unclear)))}."
+            )
+        else:
+            head = (
+                f"**Only decoder {_listing(sorted(set(own)))} of "
+                f"{_listing(decoders)} draws its own person.**"
+            )
+        i = self.layers.factors.index("identity")
+        latent, chance = self.layers.score(self.layers.latent, "identity"), self.layers.chance[i]
+        state = reading(latent, chance)
+        seen = f"{latent}, chance {chance:.0%}, reading needs more than {read_bar(chance):.0%}"
+        if state.reads:
+            where = f"The shared latent also tells the persons apart ({seen})"
+            where += ": identity lives in both places." if own else "."
+        elif state.blind:
+            where = f"The shared latent does not tell the persons apart ({seen})"
+            where += ": identity lives in the decoders." if own else "."
+        else:
+            where = (
+                "Whether the shared latent tells the persons apart is not distinguishable "
+                f"({seen})."
+            )
+        return " ".join((head, facts, where))
 
     def table(self) -> str:
         header = (
@@ -651,103 +798,3 @@ def decoder_identity(
                 )
             )
     return DecoderIdentity(persons, tuple(rows), layers)  # type: ignore[arg-type]
-
-
-# -- 5. hybrid decoders --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class HybridDecoders(Result):
-    """PSNR (dB) to the true render of each person of decoders whose first k blocks come from
-    ``source`` and the rest from ``target`` (k = 0: ``target`` whole; k = L: ``source``)."""
-
-    source: str
-    target: str
-    to_target: tuple[Estimate, ...]  # k = 0..L
-    to_source: tuple[Estimate, ...]
-    mean_face: tuple[Estimate, Estimate]  # each person's mean face, to its own truth
-
-    @property
-    def whole(self) -> Estimate:
-        """The lower of the two whole decoders, each against its own person's truth."""
-        return min(self.to_target[0], self.to_source[-1], key=lambda e: e.value)
-
-    @property
-    def best_hybrid(self) -> tuple[int, Estimate]:
-        """``(k, PSNR)`` of the hybrid nearest either person (0 < k < L)."""
-        cands = [
-            (k, max(a, b, key=lambda e: e.value))
-            for k, (a, b) in enumerate(zip(self.to_target, self.to_source))
-            if 0 < k < len(self.to_target) - 1
-        ]
-        return max(cands, key=lambda kc: kc[1].value)
-
-    @property
-    def verdict(self) -> str:
-        k, best = self.best_hybrid
-        gap = self.whole - best
-        floor = min(self.mean_face, key=lambda e: e.value)
-        means = " and ".join(str(e) for e in self.mean_face)
-        facts = (
-            f"The best hybrid (k = {k}) is {best} from the nearer true face, against "
-            f"{self.whole} for the whole decoders ({gap} worse)"
-            + (
-                f", below even a person's mean face ({means}): the hybrids output noise."
-                if best.below(floor.low)
-                else f"; a person's mean face scores {means}."
-            )
-        )
-        if gap.covers(BROKEN_DB):
-            return f"**Not distinguishable** from the {BROKEN_DB:g} dB bar. {facts}"
-        if gap.above(BROKEN_DB):
-            return (
-                f"**The hybrids match neither person.** {facts} The blocks of two decoders "
-                "trained apart do not fit together, so this test cannot say at which block "
-                "identity enters; it only shows that a decoder's blocks work as a set."
-            )
-        turn = next(
-            (
-                j
-                for j, (a, b) in enumerate(zip(self.to_target, self.to_source))
-                if b.value > a.value
-            ),
-            len(self.to_target) - 1,
-        )
-        return (
-            f"**The hybrids stay faces**, and the face turns into {self.source} from k = "
-            f"{turn} on. {facts}"
-        )
-
-    def table(self) -> str:
-        n = len(self.to_target) - 1
-        names = [
-            f"{self.target} whole" if k == 0 else f"{self.source} whole" if k == n else f"k = {k}"
-            for k in range(n + 1)
-        ]
-        rows = list(zip(names, self.to_target, self.to_source))
-        rows.append(("mean face of each person", self.mean_face[0], self.mean_face[1]))
-        header = ("decoder", f"PSNR to true {self.target}", f"PSNR to true {self.source}")
-        return markdown_table(header, rows)
-
-
-def hybrid_decoders(
-    model: Any, faces: FaceSet, source: str = "B", target: str = "A", seed: int = 0
-) -> tuple[HybridDecoders, torch.Tensor]:
-    """Run :func:`sepviz.grids.layer_swap_grid` on ``faces`` and score every column against
-    the true renders of ``target`` and ``source``. Returns the result and the grid
-    (N, L + 1, 3, H, W)."""
-    from sepviz.data.synthetic import swapped
-    from sepviz.grids import layer_swap_grid
-    from sepviz.metrics import psnr
-
-    grid = layer_swap_grid(model, faces.images, source=source, target=target)
-    truth_t, truth_s = swapped(faces, target), swapped(faces, source)
-    to_t = tuple(
-        bootstrap_mean(psnr(grid[:, k], truth_t), "dB", seed) for k in range(grid.shape[1])
-    )
-    to_s = tuple(
-        bootstrap_mean(psnr(grid[:, k], truth_s), "dB", seed) for k in range(grid.shape[1])
-    )
-    means = tuple(
-        bootstrap_mean(psnr(t.mean(0, keepdim=True).expand_as(t), t), "dB", seed)
-        for t in (truth_t, truth_s)
-    )
-    return HybridDecoders(source, target, to_t, to_s, means), grid  # type: ignore[arg-type]
