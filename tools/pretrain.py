@@ -14,7 +14,8 @@ fails while a shipped model is stale. It
 
 Chapters run as the book's build runs them (:mod:`tools.execute_book`: two at a time, one
 thread each), so the training times the models' histories carry are those of the chapters'
-own two-core machine. Takes about 20 minutes on two cores when every model is missing.
+own two-core machine. Takes about 80 minutes on two cores when every model is missing (42
+models: the headline models of chapters 2, 3, 4, 5 and 8 three times, one per seed).
 
 Usage: ``python tools/pretrain.py [--jobs N] [--keep DIR]`` (``--keep``: the executed chapters
 stay in that Jupyter cache, to read their verdicts).
