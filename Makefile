@@ -26,10 +26,12 @@ $(STAMP): requirements.txt pyproject.toml
 # The chapters' kernels draw with matplotlib's inline backend (Agg would drop every figure).
 BOOK_ENV := TQDM_DISABLE=1 MPLBACKEND=module://matplotlib_inline.backend_inline
 
-# onnxruntime-web (pinned, SHA-256 checked) into _extra/ort/ for the live sliders; without npm
-# it warns and the book keeps the static sliders only.
+# onnxruntime-web (pinned, SHA-256 checked) into _extra/ort/ for the live sliders, and MathJax
+# (pinned, SHA-256 checked) into _extra/mathjax/ so the pages typeset their math offline; without
+# npm each warns and the book keeps the static sliders only and MathJax from its CDN.
 ort: $(STAMP)
 	$(PY) tools/fetch_ort.py
+	$(PY) tools/fetch_mathjax.py
 
 book: $(STAMP) ort
 	# TQDM_DISABLE: progress bars are for people; the published pages do not need them.

@@ -4,7 +4,9 @@ The build runs every chapter top to bottom in its quick budget (`-W`: a warning 
 cell fails it). Then Playwright drives Debian's Chromium (`/usr/bin/chromium`, no browser of
 its own) over the pages served on 127.0.0.1: no error output, every figure loaded, the
 static sliders move, every chapter shows a verdict admonition (never a printed "Verdict:"),
-and no code cell, output or table scrolls sideways. Screenshots land in `_build/screenshots/`.
+and no code cell, output or table scrolls sideways; with the network blocked, no page logs an
+error and MathJax, served from the site (`make ort`), typesets the math. Screenshots land in
+`_build/screenshots/`.
 
 Set `SEPVIZ_SKIP_BOOK=1` to leave this (slow) module out while developing.
 """
@@ -45,20 +47,19 @@ CHROMIUM_ARGS = [
 ]
 
 # Known messages of the theme itself, not of our pages (each checked by hand, 2026-11-24):
-# - sphinx-thebe's config script is added twice by Jupyter Book 1.0.4, so its second
-#   `const THEBE_JS_URL` is refused; thebe (live code cells) is off in this book anyway.
 # - pydata-sphinx-theme logs an empty stored theme mode on a fresh browser profile and resets
 #   it to "auto".
-THEME_NOISE = (
-    "Identifier 'THEBE_JS_URL' has already been declared",
-    "Got invalid theme mode",
-)
-THEME_CDN = (
-    "https://cdn.jsdelivr.net/npm/mathjax@",
-    "https://maxcdn.bootstrapcdn.com/font-awesome/",
-)
-"""What the theme itself asks the outside for (MathJax, Font Awesome): blocked in the live
-slider's test, which must work offline."""
+# (sphinx-thebe's `const THEBE_JS_URL`, once added twice to every page, is added once since
+# tools/sepviz_site.py: test_page_offline checks that no page logs an error.)
+THEME_NOISE = ("Got invalid theme mode",)
+MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@"
+THEME_CDN = (MATHJAX_CDN, "https://maxcdn.bootstrapcdn.com/font-awesome/")
+"""What the theme itself asks the outside for (MathJax, where tools/fetch_mathjax.py could not
+fetch it, and Font Awesome): blocked in the offline tests."""
+LOCAL_MATHJAX = ROOT / "_extra" / "mathjax" / "tex-chtml-full.js"
+"""MathJax served from the site (tools/fetch_mathjax.py, `make ort`); absent without npm."""
+MATH_PAGES = ("book/02_autoencoder_vs_pca",)
+"""Pages known to have math (checked to be typeset offline, not only where math is found)."""
 
 pytestmark = [
     pytest.mark.slow,
@@ -216,6 +217,87 @@ def test_chapter_renders_in_browser(page_name: str, server: str, browser: object
     page.close()
     problems = [p for p in problems if not any(noise in p for noise in THEME_NOISE)]
     assert not problems, f"{page_name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("page_name", chapter_pages())
+def test_page_offline_math_and_console(page_name: str, server: str, browser: object) -> None:
+    """With every request for the outside refused, the page logs no console error and no
+    page error, asks the outside for nothing but Font Awesome (and MathJax where
+    tools/fetch_mathjax.py could not fetch it), and MathJax, served from the site's own
+    `mathjax/`, typesets every formula: each `.math` element holds an `mjx-container` and no
+    raw TeX delimiter is left."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    problems: list[str] = []
+    blocked: list[str] = []
+
+    def offline(route: Any) -> None:
+        if _is_local(route.request.url):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    def console(message: Any) -> None:
+        if message.type != "error":
+            return
+        where = message.location.get("url", "")
+        if not _is_local(where) and where.startswith(THEME_CDN):
+            return  # a blocked request for the theme's CDN (listed in `blocked`)
+        problems.append(f"console error: {message.text} ({where})")
+
+    page.route("**/*", offline)
+    page.on("console", console)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on(
+        "requestfailed",
+        lambda r: _is_local(r.url) and problems.append(f"request failed: {r.url} ({r.failure})"),
+    )
+    page.on(
+        "response",
+        lambda r: _is_local(r.url) and r.status >= 400 and problems.append(f"{r.status}: {r.url}"),
+    )
+    page.goto(f"{server}/{page_name}.html", wait_until="load")
+    maths = page.locator("article .math").count()
+    if page_name in MATH_PAGES:
+        assert maths > 0, f"{page_name}: no math on the page (MATH_PAGES is out of date)"
+    local = LOCAL_MATHJAX.is_file()
+    if maths and local:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            page.wait_for_function(
+                "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                timeout=20_000,
+            )
+        except PlaywrightTimeout:
+            pytest.fail(f"{page_name}: MathJax did not start offline; {problems}")
+        page.evaluate("() => MathJax.startup.promise.then(() => true)")
+        untypeset = page.evaluate(
+            """() => [...document.querySelectorAll('article .math')]
+                .filter(el => !el.querySelector('mjx-container'))
+                .map(el => el.textContent.slice(0, 60))"""
+        )
+        assert not untypeset, (
+            f"{page_name}: {len(untypeset)} formula(s) not typeset: {untypeset[:3]}"
+        )
+        raw = page.evaluate(  # the prose's text, code and typeset math left out
+            """() => {
+                const copy = document.querySelector('article').cloneNode(true);
+                copy.querySelectorAll('pre, code, script, style, mjx-container')
+                    .forEach(el => el.remove());
+                const text = copy.textContent, bs = String.fromCharCode(92);
+                return ['(', ')', '[', ']'].map(c => bs + c).filter(d => text.includes(d));
+            }"""
+        )
+        assert not raw, f"{page_name}: raw TeX delimiters left in the text: {raw}"
+    page.wait_for_timeout(300)
+    page.close()
+    problems = [p for p in problems if not any(noise in p for noise in THEME_NOISE)]
+    outside = THEME_CDN[1:] if local else THEME_CDN
+    problems += [f"asked the outside for {url}" for url in blocked if not url.startswith(outside)]
+    assert not problems, f"{page_name}:\n" + "\n".join(problems)
+    if maths and not local:
+        pytest.skip(f"no MathJax in {LOCAL_MATHJAX.parent} (npm missing?): math not checked")
 
 
 @pytest.mark.parametrize("page_name", ["book/04_fadernet", "book/09_real_faces"])
