@@ -17,13 +17,14 @@ downloaded when the files are already there.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
-import subprocess
 import sys
 import tarfile
-import tempfile
 from pathlib import Path
+
+# fetch_ort.py beside this file: run as a script, as a Sphinx extension's import or by path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fetch_ort import npm_fetch, sha256  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEST = ROOT / "_extra" / "mathjax"
@@ -37,14 +38,6 @@ SCRIPT = "tex-chtml-full.js"
 """The component, relative to the package's `es5/` (and to DEST)."""
 FONTS = "output/chtml/fonts/woff-v2"
 """The CommonHTML output's fonts, relative to `es5/` (and to DEST)."""
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def have_files(dest: Path = DEST) -> bool:
@@ -121,34 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     if have_files(args.dest) and not args.force:
         print(f"fetch_mathjax: {PACKAGE} already in {args.dest}")
         return 0
-    npm = shutil.which("npm")
-    if npm is None:
-        warn("npm is not installed")
-        return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            proc = subprocess.run(
-                [npm, "pack", PACKAGE, "--silent"],
-                cwd=tmp,
-                capture_output=True,
-                text=True,
-                timeout=900,
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            warn(f"npm pack {PACKAGE} failed ({error})")
-            return 0
-        tarballs = sorted(Path(tmp).glob("*.tgz"))
-        if proc.returncode != 0 or len(tarballs) != 1:
-            warn(f"npm pack {PACKAGE} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
-            return 0
-        try:
-            written = extract(tarballs[0], args.dest)
-        except ValueError as error:
-            print(f"ERROR: fetch_mathjax: {error}", file=sys.stderr)
-            return 1
-    size = sum(p.stat().st_size for p in written)
-    print(f"fetch_mathjax: {PACKAGE} -> {args.dest} ({len(written)} files, {size:,} bytes)")
-    return 0
+    return npm_fetch(PACKAGE, args.dest, extract, "fetch_mathjax", warn)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +92,20 @@ def main(argv: list[str] | None = None) -> int:
     if have_files(args.dest) and not args.force:
         print(f"fetch_ort: {PACKAGE} already in {args.dest}")
         return 0
+    return npm_fetch(PACKAGE, args.dest, extract, "fetch_ort", warn)
+
+
+def npm_fetch(
+    package: str,
+    dest: Path,
+    extract: Callable[[Path, Path], list[Path]],
+    tool: str,
+    warn: Callable[[str], None],
+) -> int:
+    """``npm pack package`` in a temporary folder, then ``extract(tarball, dest)`` (which
+    checks the pinned SHA-256): the exit status of a fetch tool. Without npm, or when the pack
+    fails, ``warn`` says so and it returns 0 (the book builds without the files); a tarball
+    ``extract`` refuses returns 1. Shared by ``fetch_ort.py`` and ``fetch_mathjax.py``."""
     npm = shutil.which("npm")
     if npm is None:
         warn("npm is not installed")
@@ -98,26 +113,26 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             proc = subprocess.run(
-                [npm, "pack", PACKAGE, "--silent"],
+                [npm, "pack", package, "--silent"],
                 cwd=tmp,
                 capture_output=True,
                 text=True,
                 timeout=900,
             )
         except (OSError, subprocess.TimeoutExpired) as error:
-            warn(f"npm pack {PACKAGE} failed ({error})")
+            warn(f"npm pack {package} failed ({error})")
             return 0
         tarballs = sorted(Path(tmp).glob("*.tgz"))
         if proc.returncode != 0 or len(tarballs) != 1:
-            warn(f"npm pack {PACKAGE} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+            warn(f"npm pack {package} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
             return 0
         try:
-            written = extract(tarballs[0], args.dest)
+            written = extract(tarballs[0], dest)
         except ValueError as error:
-            print(f"ERROR: fetch_ort: {error}", file=sys.stderr)
+            print(f"ERROR: {tool}: {error}", file=sys.stderr)
             return 1
     size = sum(p.stat().st_size for p in written)
-    print(f"fetch_ort: {PACKAGE} -> {args.dest} ({len(written)} files, {size:,} bytes)")
+    print(f"{tool}: {package} -> {dest} ({len(written)} files, {size:,} bytes)")
     return 0
 
 

@@ -230,11 +230,11 @@ score (``tests/test_zoo.py`` measures it on a trained model). A model is loaded 
 float32 (``load_state_dict`` casts), so it computes in full precision."""
 
 
-def store_half(path: Path) -> bool:
+def store_half(path: Path) -> dict[str, torch.Tensor] | None:
     """Rewrite the model file at ``path`` with its float32 tensors in :data:`STORED_DTYPE`
     (atomically; other tensors, the config and the History unchanged). A tensor that would
-    not survive the rounding (beyond float16's range) stays float32. Returns whether the
-    file changed."""
+    not survive the rounding (beyond float16's range) stays float32. Returns the weights as
+    stored when the file changed, else None."""
     from sepviz.checkpoint import load_weights_only
 
     state = load_weights_only(path.read_bytes(), path)
@@ -246,9 +246,10 @@ def store_half(path: Path) -> bool:
             if torch.isfinite(half).all():
                 weights[key] = half
                 changed = True
-    if changed:
-        atomic_save(state, path)
-    return changed
+    if not changed:
+        return None
+    atomic_save(state, path)
+    return weights
 
 
 def _store(model: SepvizModel, path: Path, card: dict[str, Any]) -> None:
@@ -257,9 +258,9 @@ def _store(model: SepvizModel, path: Path, card: dict[str, Any]) -> None:
     ``path``, so a model file never stands without its card. ``model`` takes the stored
     weights back, so it computes what every later load of the file computes."""
     staging = model.save(_staging(path))
-    store_half(staging)
-    stored = torch.load(staging, map_location="cpu", weights_only=True)["state_dict"]
-    model.load_state_dict(stored)
+    stored = store_half(staging)
+    if stored is not None:
+        model.load_state_dict(stored)
     card = {**card, "class": type(model).__name__, "sha256": sha256_of(staging)}
     text = json.dumps(card, indent=1, sort_keys=True, default=str)
     atomic_write_text(path.with_suffix(".json"), text + "\n")
@@ -300,7 +301,7 @@ def store_folder_half(folder: Path = PRETRAINED) -> list[Path]:
         card = read_card(card_path)
         if sha256_of(path) != card["sha256"].lower():
             raise ValueError(f"{path} does not match the SHA-256 of {card_path}: not rewritten")
-        if store_half(path):
+        if store_half(path) is not None:
             card["sha256"] = sha256_of(path)
             text = json.dumps(card, indent=1, sort_keys=True, default=str)
             atomic_write_text(card_path, text + "\n")
