@@ -602,3 +602,10 @@ def test_layer_swap_verdict(
         assert words in verdict
     for words in absent:
         assert words not in verdict
+
+
+def test_autoencoder_vs_pca_without_history_or_half_length_check() -> None:
+    result = avp([db(3.0), db(2.0)], loss_change=(None, -0.01))
+    assert result.converged is None  # a model without a training history: not checked
+    assert result.moved == []  # no half-length autoencoders: nothing can have moved
+    assert "depends on the training budget" not in result.verdict

@@ -265,6 +265,20 @@ def test_factors_kept_names_several_factors_in_one_headline() -> None:
     assert "mouth_open" not in kept.verdict
 
 
+def test_factors_kept_says_which_change_is_undecided_beside_a_drop() -> None:
+    kept = FactorsKept(
+        ("smile", "eyes_open"),
+        (r2(0.71), r2(0.71)),
+        (r2(0.43), r2(0.61)),  # smile drops; eyes open by 0.10 ± 0.03: covers the margin
+        (r2(0.66), r2(0.70)),
+        3e-4,
+    )
+    verdict = kept.verdict
+    assert verdict.startswith("**Smile: hidden with the light, not lost.**"), verdict
+    assert "For eyes open the change is not distinguishable from a drop of 0.1." in verdict
+    assert "No factor is shown to drop" not in verdict
+
+
 # -- the slider check ------------------------------------------------------------------------
 def slider(
     monotone: Estimate, gains: list[float], over_control: Estimate | None = None
@@ -743,3 +757,24 @@ def test_ladders_combine_reader_by_reader() -> None:
     other = Comparison(("a", "c"), *list(run(0.38).__dict__.values())[1:-1])
     with pytest.raises(ValueError, match="disagree on methods"):
         Comparison.over_runs([run(0.38), other])
+
+
+@pytest.mark.parametrize(
+    ("r", "sign"),
+    [
+        (None, "undefined"),
+        (r2(-0.28, 0.07), "anti-correlated"),
+        (r2(0.5, 0.05), "correlated"),
+        (r2(0.02, 0.05), "uncorrelated"),  # within ±R_MARGIN
+        (r2(0.08, 0.05), "not distinguishable"),  # covers +R_MARGIN
+    ],
+)
+def test_discriminator_guesses_sign_of_r(r: Estimate | None, sign: str) -> None:
+    import dataclasses
+
+    check = dataclasses.replace(
+        guesses([[250, 25, 25], [25, 250, 25], [25, 25, 250]]), correlation=r
+    )
+    assert check.sign == sign
+    if r is not None:
+        assert f"r = {r}" in check.verdict and f"({sign};" in check.verdict

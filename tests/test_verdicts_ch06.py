@@ -430,3 +430,19 @@ def test_decoder_identity_verdict(
     if "lives in the decoders" in where:
         assert "also tells the persons apart" not in text
     assert "nearer its decoder's person" in result.table()
+
+
+def test_latent_probes_of_identity_alone_list_no_other_factor() -> None:
+    result = LatentProbes(
+        model="toy",
+        factors=("identity",),
+        classes=(True,),
+        linear=(pct(0.99, 0.01),),
+        mlp=(pct(0.98, 0.01),),
+        pixels=(pct(1.0, 0.0),),
+        chance=(0.5,),
+        shared=True,
+    )
+    text = result.verdict
+    assert text.startswith("**Identity is in the toy latent**") and "both probes read it" in text
+    assert "Linear probes on the latent" not in text

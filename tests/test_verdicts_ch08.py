@@ -110,6 +110,20 @@ def test_retrieval_status_is_decided_by_the_interval(progress: Estimate, status:
             [],
             ["contradicts"],
         ),
+        (  # nothing found, one factor undecided: no "finds" clause
+            (SHORT, UNDECIDED, WORSE, FOUND),
+            "**Retrieval in the latent does not find A's smile and eyes_open and is not "
+            "distinguishable from the bar for mouth_open.**",
+            [],
+            ["finds A's"],
+        ),
+        (  # nothing missed, one factor undecided: no "does not find" clause
+            (FOUND, UNDECIDED, FOUND, SHORT),
+            "**Retrieval in the latent finds A's smile and eyes_open and is not "
+            "distinguishable from the bar for mouth_open.**",
+            [],
+            ["does not find"],
+        ),
     ],
 )
 def test_retrieval_verdict_names_each_factor(progress, headline, present, absent) -> None:

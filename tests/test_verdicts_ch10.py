@@ -346,8 +346,15 @@ def test_small_data_reconstruction_cost(cost: Estimate, clause: str) -> None:
                 "is not distinguishable (better needs more than 0.5 dB above it)",
             ],
         ),
+        (
+            (est(24.0, 0.3, "dB"), est(18.6, 0.3, "dB")),
+            [
+                f"Whether the {FADER} reconstructs better than the mean face (18.0 dB ± 0.1) "
+                "is not distinguishable"
+            ],
+        ),
     ],
-    ids=["all above the mean face", "one equal", "one equal, one unsure"],
+    ids=["all above the mean face", "one equal", "one equal, one unsure", "one unsure"],
 )
 def test_small_data_mean_face_floor(recon: tuple, clauses: list[str]) -> None:
     text = small(recon=recon).verdict
