@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -40,8 +41,8 @@ from sepviz.recipes import RECIPES
 from sepviz.train import Optimize, _amp, _batches, _step_seed
 from sepviz.utils import pick_device
 
-MODELS = tuple(entry.model for entry in RECIPES.values())
-"""The models benchmarked, in table order."""
+MODELS = tuple(dict.fromkeys(entry.model for entry in RECIPES.values()))
+"""The models benchmarked, in table order (one row per class: its first recipe)."""
 
 POOL = 256
 """Images per stream the batches are drawn from (with replacement, as ``fit`` draws)."""
@@ -132,16 +133,18 @@ def build(name: str, image_size: int, seed: int = 0) -> tuple[SepvizModel, dict[
     builds them: ``POOL`` rendered faces. A FaderNet's adversary is switched on at full weight
     (``lambda_max`` 0.05 reached at step 1) so that its step is timed with the adversary.
     """
-    kinds = {entry.model: entry for entry in RECIPES.values()}
+    kinds: dict[str, Any] = {}
+    for entry in RECIPES.values():  # a class's first recipe (FaderNet: one fader)
+        kinds.setdefault(entry.model, entry)
     if name not in kinds:
         raise ValueError(f"unknown model {name!r}; have {MODELS}")
     entry = kinds[name]
     torch.manual_seed(seed)
-    model = entry.build(image_size)
+    fields = {f.name for f in dataclasses.fields(entry.model_class().Config)}
+    adversary = {"lambda_max": 0.05, "lambda_ramp": 1}  # FaderNet: on from step 1
+    model = entry.build(image_size, **(adversary if "lambda_max" in fields else {}))
     faces = entry.training_faces(POOL, image_size, seed)
     streams = model.streams(faces.images, entry.target(faces))
-    if "lambda_max" in entry.fit_options:  # the adversary on from step 1
-        model.lambda_max, model.lambda_ramp = 0.05, 1
     return model, {n: dict(s) for n, s in streams.items()}
 
 

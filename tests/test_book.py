@@ -133,7 +133,7 @@ def browser() -> Iterator[object]:
 
 
 def is_chapter(page_name: str) -> bool:
-    """A numbered chapter (``book/00_question`` .. ``book/10_limits``), not the glossary."""
+    """A numbered chapter (``book/00_question`` .. ``book/11_limits``), not the glossary."""
     return re.fullmatch(r"book/\d\d_\w+", page_name) is not None
 
 
@@ -300,13 +300,13 @@ def test_page_offline_math_and_console(page_name: str, server: str, browser: obj
         pytest.skip(f"no MathJax in {LOCAL_MATHJAX.parent} (npm missing?): math not checked")
 
 
-@pytest.mark.parametrize("page_name", ["book/04_fadernet", "book/09_real_faces"])
+@pytest.mark.parametrize("page_name", ["book/05_fadernet", "book/10_real_faces"])
 def test_live_slider_relights_in_browser(
     page_name: str, server: str, browser: object, tmp_path: Path
 ) -> None:
     """The live slider (onnxruntime-web, `make ort`) runs the trained FaderNet in the page:
     the right half of the decoded faces is brighter, relative to the left, at y = +0.75 than
-    at y = -0.5; chapter 9 also relights an uploaded photo."""
+    at y = -0.5; chapter 10 also relights an uploaded photo."""
     if not (ROOT / "_extra" / "ort" / "ort.wasm.min.js").is_file():
         pytest.skip(
             "no onnxruntime-web in _extra/ort (npm missing?): the pages have the static "
@@ -363,7 +363,7 @@ def test_live_slider_relights_in_browser(
     assert mean[0.75] > mean[-0.5], f"{page_name}: right - left brightness {mean}"
     print(f"\n{page_name}: one decoder call {data['ms']} ms in Chromium")
 
-    if page_name == "book/09_real_faces":  # a photo relit in the page, sent nowhere
+    if page_name == "book/10_real_faces":  # a photo relit in the page, sent nowhere
         from PIL import Image
 
         photo = Image.new("RGB", (160, 120), (40, 40, 40))
@@ -385,3 +385,53 @@ def test_live_slider_relights_in_browser(
     # the only requests for the outside are the theme's own (MathJax, Font Awesome)
     problems += [f"asked the outside for {url}" for url in blocked if not url.startswith(THEME_CDN)]
     assert not problems, f"{page_name}:\n" + "\n".join(problems)
+
+
+def test_vae_traversal_drags_and_samples_in_the_built_page(server: str, browser: object) -> None:
+    """Chapter 3's live VAE decoder (onnxruntime-web) in the built page, network blocked:
+    dragging one unit's slider changes only that unit of z and redraws the face; "sample"
+    draws a new code and a new face."""
+    if not (ROOT / "_extra" / "ort" / "ort.wasm.min.js").is_file():
+        pytest.skip("no onnxruntime-web in _extra/ort (npm missing?): no live widget")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.route("**/*", lambda r: r.continue_() if _is_local(r.request.url) else r.abort())
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{server}/book/03_vae.html", wait_until="load")
+    root = page.locator(".sepviz-traversal").first
+    assert root.count() == 1, "book/03_vae: no live traversal (.sepviz-traversal)"
+    root.scroll_into_view_if_needed()
+    page.wait_for_selector(".sepviz-traversal[data-state=ready]", timeout=60_000)
+    canvas = page.locator(".sepviz-traversal canvas.sepviz-canvas").first
+
+    def state() -> dict[str, str]:
+        return canvas.evaluate("(el) => ({...el.dataset})")
+
+    page.wait_for_function(
+        "(el) => Number(el.dataset.draws || 0) >= 1", arg=canvas.element_handle(), timeout=20_000
+    )
+    before = state()
+    slider = page.locator(".sepviz-traversal input.sepviz-unit").first
+    unit = int(slider.get_attribute("data-unit"))
+    slider.evaluate("(el) => { el.value = '2.5'; el.dispatchEvent(new Event('input')); }")
+    page.wait_for_function(
+        "([el, n]) => Number(el.dataset.draws) > n",
+        arg=[canvas.element_handle(), int(before["draws"])],
+        timeout=20_000,
+    )
+    after = state()
+    z0 = [float(v) for v in before["z"].split(",")]
+    z1 = [float(v) for v in after["z"].split(",")]
+    moved = [k for k, (a, b) in enumerate(zip(z0, z1)) if abs(a - b) > 1e-4]
+    assert moved == [unit] and z1[unit] == pytest.approx(2.5, abs=1e-3)
+    assert after["mean"] != before["mean"]  # the face changed
+    page.locator(".sepviz-traversal button.sepviz-sample").first.click()
+    page.wait_for_function(
+        "([el, n]) => Number(el.dataset.draws) > n",
+        arg=[canvas.element_handle(), int(after["draws"])],
+        timeout=20_000,
+    )
+    sampled = state()
+    assert sampled["z"] != after["z"] and sampled["mean"] != after["mean"]
+    assert float(sampled["ms"]) < 50 and not errors, errors
+    page.close()

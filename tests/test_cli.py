@@ -376,5 +376,5 @@ def test_cli_lambda_default_is_the_models() -> None:
     from sepviz.models import fadernet
 
     assert cli.DEFAULT_LAMBDA_MAX == fadernet.DEFAULT_LAMBDA_MAX
-    default = inspect.signature(FaderNet.fit).parameters["lambda_max"].default
-    assert default == fadernet.DEFAULT_LAMBDA_MAX
+    assert FaderNet().config.lambda_max == fadernet.DEFAULT_LAMBDA_MAX
+    assert "lambda_max" not in inspect.signature(FaderNet.fit).parameters  # a config setting

@@ -48,12 +48,10 @@ def test_activations_grow_with_the_batch_and_the_model_is_unchanged() -> None:
 
 def test_fadernet_memory_counts_its_step_and_restores_its_buffers() -> None:
     torch.manual_seed(0)
-    model = FaderNet(image_size=16, attribute_dim=1, latent_dim=8)
-    model.lambda_max = 0.1
+    model = FaderNet(image_size=16, attribute_dim=1, latent_dim=8, lambda_max=0.1)
     count = model.memory_count.clone()
-    memory = training_memory(
-        model, {"faces": {"x": torch.rand(8, 3, 16, 16), "y": torch.zeros(8, 1)}}
-    )
+    x = torch.rand(8, 3, 16, 16)
+    memory = training_memory(model, {"faces": {"x": x, "y": torch.zeros(8, 1), "seen": x}})
     assert memory.activations > 0
     assert torch.equal(model.memory_count, count)
 

@@ -1,4 +1,4 @@
-"""The methods of chapter 5 on tiny FaderNets (16 px): LEACE inside training, LEACE after
+"""The methods of chapter 6 on tiny FaderNets (16 px): LEACE inside training, LEACE after
 training and the oracle encoder, and the comparison that judges them on the ladder."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import torch
 
 from sepviz.data.synthetic import make_faces, relit
 from sepviz.experiments.hidden_or_removed import DISCRIMINATOR, Comparison, Method, compare
-from sepviz.models import FaderNet
+from sepviz.models import ErasedFaderNet, FaderNet
 from sepviz.recipes import SOURCES, azimuth_y, recipe
 
 SIZE = 16
@@ -19,10 +19,10 @@ def faces():  # type: ignore[no-untyped-def]
     return make_faces(400, size=SIZE, identities=4, seed=0)
 
 
-def tiny(faces, steps: int = 120, **options) -> FaderNet:  # type: ignore[no-untyped-def]
-    fit = {k: options.pop(k) for k in ("lambda_max", "source") if k in options}
+def tiny(faces, steps: int = 120, erased: bool = False, **options) -> FaderNet:  # type: ignore[no-untyped-def]
+    fit = {k: options.pop(k) for k in ("source",) if k in options}
     torch.manual_seed(0)
-    model = FaderNet(image_size=SIZE, latent_dim=16, **options)
+    model = (ErasedFaderNet if erased else FaderNet)(image_size=SIZE, latent_dim=16, **options)
     return recipe("fadernet").fit(model, faces, steps, progress=False, seed=0, **fit)
 
 
@@ -39,7 +39,7 @@ def plain(faces) -> FaderNet:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def inside(faces) -> FaderNet:  # type: ignore[no-untyped-def]
-    return tiny(faces, lambda_max=0.0, eraser="leace")
+    return tiny(faces, erased=True)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,9 @@ def test_leace_inside_training_leaves_no_linear_trace_of_y_on_the_training_faces
     )
     assert z.var(0).sum() > 0.5  # the eraser takes the light's directions, not the code
     path = inside.save(tmp_path / "inside.pt")
-    assert torch.allclose(FaderNet.load(path).encode(faces.images), z, atol=1e-6)
+    loaded = ErasedFaderNet.load(path)
+    assert type(loaded) is ErasedFaderNet and loaded.lambda_max == 0
+    assert torch.allclose(loaded.encode(faces.images), z, atol=1e-6)
 
 
 def test_leace_after_training_changes_no_weight(faces, plain: FaderNet) -> None:  # type: ignore[no-untyped-def]
@@ -70,6 +72,7 @@ def test_leace_after_training_changes_no_weight(faces, plain: FaderNet) -> None:
     z = after.encode(faces.images)
     assert cross_covariance(z, after.erased_classes(azimuth_y(faces))) < 1e-5
     assert after.history is plain.history and not after.training
+    assert type(after) is ErasedFaderNet and type(plain) is FaderNet
 
 
 def test_the_oracle_encoder_sees_every_face_under_a_centre_light(faces, oracle: FaderNet) -> None:  # type: ignore[no-untyped-def]
@@ -83,14 +86,12 @@ def test_the_oracle_encoder_sees_every_face_under_a_centre_light(faces, oracle: 
 
 
 def test_bad_eraser_and_source_arguments(faces, plain: FaderNet) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ValueError, match="eraser must be one of"):
-        FaderNet(image_size=SIZE, eraser="inlp")
-    with pytest.raises(ValueError, match="lambda_max must be 0 with eraser='leace'"):
-        FaderNet(image_size=SIZE, eraser="leace").fit(
-            faces.images, azimuth_y(faces), lambda_max=1e-3
-        )
-    with pytest.raises(ValueError, match="has no eraser"):
-        plain.fit_eraser(faces.images, azimuth_y(faces))
+    with pytest.raises(TypeError, match=r"unknown arguments \['eraser'\]"):
+        FaderNet(image_size=SIZE, eraser="leace")  # the eraser is a class: ErasedFaderNet
+    with pytest.raises(ValueError, match="ErasedFaderNet needs lambda_max=0, got 0.001"):
+        ErasedFaderNet(image_size=SIZE, lambda_max=1e-3)
+    with pytest.raises(AttributeError, match="fit_eraser"):
+        plain.fit_eraser(faces.images, azimuth_y(faces))  # a plain FaderNet has no eraser
     with pytest.raises(ValueError, match="source must have the shape of x"):
         plain.streams(faces.images, azimuth_y(faces), faces.images[:10])
     with pytest.raises(ValueError, match="source must be one of"):

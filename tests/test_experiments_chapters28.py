@@ -1,4 +1,4 @@
-"""Chapters 2 and 8's experiments: known answers on stand-ins and tiny models (16 px).
+"""Chapters 2 and 9's experiments: known answers on stand-ins and tiny models (16 px).
 
 - :mod:`sepviz.experiments.autoencoder_vs_pca`: the convergence check on a known loss curve,
   a stand-in autoencoder that is exactly PCA (AE - PCA = 0 everywhere) or nearly perfect (it
@@ -160,7 +160,7 @@ def test_the_crossover_sentence_brackets_the_ten_true_factors() -> None:
     assert "none brackets" in early.verdict
 
 
-# -- chapter 8 --------------------------------------------------------------------------
+# -- chapter 9 --------------------------------------------------------------------------
 
 
 def test_relighting_with_the_identity_gains_nothing() -> None:
@@ -286,7 +286,8 @@ def test_the_chapters_models_are_trained_once_with_their_module_in_the_fingerpri
     classes = dpl.train_on_classes(SIZE, 2, 24, batch=6, **FIT)
     cards = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))]
     assert len(cards) == 3 == len(list(tmp_path.glob("*.pt")))
-    assert all(card["code"] == list(dpl.TRAINING_CODE) for card in cards)
+    for card in cards:  # the chapter's module, then its model's own modules
+        assert card["code"] == [*dpl.TRAINING_CODE, *zoo.model_code(card["class"])]
     assert sorted(card["name"] for card in cards) == [
         f"fadernet-{SIZE}px",
         f"multidecoder-{SIZE}px",

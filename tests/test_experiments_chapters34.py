@@ -1,4 +1,4 @@
-"""Chapters 3 and 4's experiments added for the rewrite: the identity probe and the layer swap
+"""Chapters 4 and 5's experiments added for the rewrite: the identity probe and the layer swap
 of a DeepFakes model, the FaderNet verdicts (light removal, slider), and the loss curves with
 a second axis (FaderNet's lambda).
 
@@ -197,7 +197,7 @@ def test_loss_curves_secondary_axis_is_linear_and_labelled() -> None:
         viz.loss_curves(history, secondary=["gamma"])
 
 
-# -- chapter 4's verdicts ------------------------------------------------------------------
+# -- chapter 5's verdicts ------------------------------------------------------------------
 def make_removal(linear: Estimate, whitened: Estimate) -> LightRemoval:
     return LightRemoval(
         lambdas=(0.0, 3e-4),

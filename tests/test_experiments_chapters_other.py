@@ -1,5 +1,5 @@
-"""The experiments of chapters 0, 1, 7, 9 and 10: their numbers and the verdicts drawn from
-them (fast: tiny images, untrained or hand-made inputs). Chapter 6's are in
+"""The experiments of chapters 0, 1, 8, 10 and 11: their numbers and the verdicts drawn from
+them (fast: tiny images, untrained or hand-made inputs). Chapter 7's are in
 test_where_information_lives.py."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def test_light_sweep_rises_and_a_reversed_sweep_does_not() -> None:
     assert "| asymmetry |" in sweep.table()
 
 
-# -- chapter 10 ----------------------------------------------------------------------------------
+# -- chapter 11 ----------------------------------------------------------------------------------
 def test_correlation_interval() -> None:
     x = np.arange(50.0)
     r = limits.correlation(x, 2 * x + 1)
@@ -114,7 +114,7 @@ def test_detector_tells_faces_with_a_trace_from_real_faces() -> None:
     assert "works on" not in blind.verdict
 
 
-# -- chapter 7 ----------------------------------------------------------------------------------
+# -- chapter 8 ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def idea_run():
     torch.manual_seed(0)
@@ -168,7 +168,7 @@ def test_retrieval_match_is_one_when_retrieval_picks_the_best(idea_run) -> None:
     assert run.retrieval is not None and run.retrieval.factors == relight_by_swap.RETRIEVAL_FACTORS
 
 
-# -- chapter 9 ----------------------------------------------------------------------------------
+# -- chapter 10 ----------------------------------------------------------------------------------
 def test_pseudo_label_check_on_synthetic_faces() -> None:
     faces = make_faces(200, size=32, identities=4, seed=0)
     check = real_faces.pseudo_label_check(faces)

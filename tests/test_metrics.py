@@ -1,7 +1,7 @@
 """sepviz.metrics' MIG and DCI: the vectorised MIG against scikit-learn's plug-in mutual
 information, MIG's interval against a known true MIG, DCI's informativeness intervals.
 
-The coverage tests simulate codes of the book's size (chapter 6: 2,000 faces, 64 latent
+The coverage tests simulate codes of the book's size (chapter 7: 2,000 faces, 64 latent
 units, 20 bins, identity of 8 people and 5 factors binned in 20) whose true MIG is known
 exactly: every unit takes the 20 values 0..19, which the 20 equal-width bins keep apart, so
 the binned codes are the units themselves and the true mutual information is a finite sum.

@@ -2,8 +2,8 @@
 
 Each test trains a real model on synthetic faces whose factors are known and asserts on the
 result of the same :mod:`sepviz.experiments` function the chapter shows: the DeepFakes swap
-(chapter 3, and on a second face distribution), the FaderNet's removal of the light and its
-slider (chapter 4), the MultiDecoder relight (chapter 8). Bounds are on the interval where a
+(chapter 4, and on a second face distribution), the FaderNet's removal of the light and its
+slider (chapter 5), the MultiDecoder relight (chapter 9). Bounds are on the interval where a
 claim depends on it.
 
 The DeepFakes model and the FaderNets are the chapters' own: :func:`sepviz.zoo.trained` with
@@ -40,15 +40,15 @@ from sepviz.models.fadernet import DEFAULT_LAMBDA_MAX
 
 pytestmark = pytest.mark.slow
 FIT = {"progress": False, "device": "cpu", "seed": 0}
-QUICK = {**zoo.settings("quick"), "seed": 0, "progress": False}  # chapters 3 and 4's models
-FADER_STEPS = 2000  # chapter 4 trains its FaderNets this long in the quick budget
+QUICK = {**zoo.settings("quick"), "seed": 0, "progress": False}  # chapters 4 and 5's models
+FADER_STEPS = 2000  # chapter 5 trains its FaderNets this long in the quick budget
 STEPS = {"multidecoder": 800}
 FADER_LAMBDA = DEFAULT_LAMBDA_MAX
 # Measured at 32 px after 2,000 steps on new faces of the 8 training people (seeds 0 and 1):
 # the adversary lowers the linear light probe from 98% to 39-42% (chance 36%), but
 # reconstruction loses 2.3-3.3 dB, and a probe on *whitened* latents still reads the light at
 # 92-95%: the adversary hides it in directions of small variance rather than removing it
-# (chapter 4 shows all three probes). It hides the smile there too: linear R² 0.74 ->
+# (chapter 5 shows all three probes). It hides the smile there too: linear R² 0.74 ->
 # 0.27-0.36, whitened 0.74-0.75.
 FADER_PROBE_ABOVE_CHANCE = 0.10
 FADER_MAX_PSNR_DROP = 5.0
@@ -89,7 +89,7 @@ def test_multidecoder_relights_closer_to_the_truth_than_the_input() -> None:
     torch.manual_seed(0)
     faces = make_faces(3000, size=32, identities=8, seed=0, azimuths=class_azimuths())
     model = MultiDecoder(classes=LIGHT_CLASSES, image_size=32, latent_dim=64)
-    # 21 faces of each class a step: 64 images, as chapter 8 trains it (measured gains with
+    # 21 faces of each class a step: 64 images, as chapter 9 trains it (measured gains with
     # decoders without norm: +9.9 / +7.0 / +9.8 dB)
     light = faces.factors["light_class"]
     model.fit(faces.images, light, steps=STEPS["multidecoder"], batch_size=21, **FIT)
@@ -114,7 +114,7 @@ def test_multidecoder_relights_closer_to_the_truth_than_the_input() -> None:
 
 @pytest.fixture(scope="module")
 def fader_runs() -> dict[str, object]:
-    """FaderNets trained without (lambda 0) and with the adversary, and chapter 4's results.
+    """FaderNets trained without (lambda 0) and with the adversary, and chapter 5's results.
 
     The test faces are new faces (expressions, lights) of the 8 training people: on new people
     both models also pay for generalising from 8 identities, which is not what is measured here.
@@ -123,7 +123,7 @@ def fader_runs() -> dict[str, object]:
     test = make_faces(1000, size=32, identities=people, seed=1)
     models = {
         lambda_max: zoo.trained(
-            "fadernet", **{**QUICK, "steps": FADER_STEPS}, fit={"lambda_max": lambda_max}
+            "fadernet", **{**QUICK, "steps": FADER_STEPS}, lambda_max=lambda_max
         )
         for lambda_max in (0.0, FADER_LAMBDA)
     }

@@ -32,6 +32,7 @@ from sepviz.models import (
     MultiDecoder,
     MultiDecoderConfig,
     SepvizModel,
+    VAEConfig,
     blocks,
 )
 from sepviz.models.deepfakes import SharedEncoderModel
@@ -50,18 +51,18 @@ DECODER_KINDS = [k for k in KINDS if issubclass(recipe(k).model_class(), SharedE
 
 
 def build(kind: str, size: int = 16, seed: int = 0, **options: Any) -> SepvizModel:
-    """A tiny untrained model of ``kind`` (its recipe's class), weights from ``seed``."""
+    """A tiny untrained model of ``kind`` (its recipe's class), weights from ``seed``
+    (FaderNet: ``lambda_max`` 0.1 unless given)."""
     torch.manual_seed(seed)
+    if kind == "fadernet":
+        options.setdefault("lambda_max", 0.1)
     return recipe(kind).build(size, **{"latent_dim": LATENT, **options})
 
 
 def train(model: SepvizModel, faces: dict[str, FaceSet], steps: int, **kw: Any) -> SepvizModel:
-    """``recipe.fit`` of ``model`` on its recipe's faces (FaderNet: ``lambda_max`` 0.1)."""
+    """``recipe.fit`` of ``model`` on its recipe's faces."""
     kind = kind_of(model)
-    entry = recipe(kind)
-    if "lambda_max" in entry.fit_options:
-        kw.setdefault("lambda_max", 0.1)
-    return entry.fit(model, faces[kind], steps, **{**FIT, **kw})
+    return recipe(kind).fit(model, faces[kind], steps, **{**FIT, **kw})
 
 
 def target(kind: str, n: int, seed: int = 0) -> Any:
@@ -123,7 +124,9 @@ def test_every_model_is_built_from_its_config() -> None:
         ModelConfig,
         DeepFakesConfig,
         FaderNetConfig,
+        FaderNetConfig,
         MultiDecoderConfig,
+        VAEConfig,
     ]
     config = DeepFakesConfig(image_size=16, latent_dim=8, identities=["A", "C"])
     assert config.identities == ("A", "C")  # a list is kept as a tuple: hashable, frozen
@@ -153,8 +156,8 @@ def test_constructor_argument_errors() -> None:
     with pytest.raises(TypeError, match=r"unknown arguments \['classes'\]") as info:
         DeepFakes(classes=["left", "right"])
     assert "identities" in str(info.value)  # the message lists the fields it has
-    with pytest.raises(TypeError, match=r"unknown arguments \['lambda_max'\]"):
-        FaderNet(lambda_max=0.1)
+    with pytest.raises(TypeError, match=r"unknown arguments \['eraser'\]"):
+        FaderNet(eraser="leace")  # a class of its own now: ErasedFaderNet
 
 
 BAD_CONFIG = [
@@ -168,11 +171,11 @@ BAD_CONFIG = [
     (KINDS, "lr", -1e-3, r"lr must be a finite number > 0, got -0.001"),
     (KINDS, "lr", True, r"lr must be a finite number > 0, got True"),
     (KINDS, "lr", float("inf"), r"lr must be a finite number > 0, got inf"),
-    (("deepfakes",), "identities", "AB", r"identities must be a list of names .*got 'AB'"),
-    (("deepfakes",), "identities", ["A", "A"], r"identities must be unique non-empty names"),
-    (("deepfakes",), "identities", [], r"identities must be unique non-empty names, got \[\]"),
-    (("multidecoder",), "classes", "left", r"classes must be a list of names .*got 'left'"),
-    (("multidecoder",), "classes", ["l", "l"], r"classes must be unique non-empty names"),
+    (("deepfakes",), "identities", "AB", r"identities: expected a list of names .*got 'AB'"),
+    (("deepfakes",), "identities", ["A", "A"], r"identities: names must be distinct"),
+    (("deepfakes",), "identities", [], r"identities: expected 1 to 16 names, got 0"),
+    (("multidecoder",), "classes", "left", r"classes: expected a list of names .*got 'left'"),
+    (("multidecoder",), "classes", ["l", "l"], r"classes: names must be distinct"),
     (("fadernet",), "n_bins", 1, r"n_bins must be an int >= 2, got 1"),
     (("fadernet",), "discriminator_steps", 0, r"discriminator_steps must be an int >= 1, got 0"),
     (("fadernet",), "attribute_dim", 0, r"attribute_dim must be an int >= 1, got 0"),
@@ -216,7 +219,8 @@ def test_image_size_must_be_a_power_of_two(kind: str, size: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("names", "match"), [(["A", "A"], "unique"), ([], "non-empty"), (("A", "B"), None)]
+    ("names", "match"),
+    [(["A", "A"], "must be distinct"), ([], "1 to 16 names, got 0"), (("A", "B"), None)],
 )
 def test_deepfakes_identity_names(names: list[str], match: str | None) -> None:
     if match is None:
@@ -247,8 +251,7 @@ def test_every_recipe_builds_trains_and_returns_itself(kind: str) -> None:
     assert model.history is None  # never trained
     faces = entry.training_faces(32, 16, seed=0)
     assert faces.images.shape == (32, 3, 16, 16)
-    fit_kwargs = {"lambda_max": 0.1} if "lambda_max" in entry.fit_options else {}
-    trained = entry.fit(model, faces, 2, log_every=1, **FIT, **fit_kwargs)
+    trained = entry.fit(model, faces, 2, log_every=1, **FIT)
     assert trained is model
     assert isinstance(model.history, History)
     assert model.history.steps == [0, 1]
@@ -258,7 +261,7 @@ def test_every_recipe_builds_trains_and_returns_itself(kind: str) -> None:
     )
     assert not model.training  # fit leaves the model in eval mode
     # fit on the model itself is the same call: it returns the model too
-    again = model.fit(faces.images, entry.target(faces), steps=1, **FIT, **fit_kwargs)
+    again = model.fit(faces.images, entry.target(faces), steps=1, **FIT)
     assert again is model and model.history.steps == [0]
 
 
@@ -501,7 +504,7 @@ def test_label_errors_name_y_and_the_decoders(kind: str, labels: Any, match: str
         (torch.arange(6).float() % 3, r"y must be \(N,\) names or ints .*torch.float32"),
         (torch.arange(6) % 4, r"y must lie in \[0, 3\)"),
         (torch.arange(6) % 3 - 1, r"y must lie in \[0, 3\)"),
-        (torch.arange(6) % 2, r"no images for 'right'"),
+        (torch.arange(6) % 2, r"2 training faces at least .*'left': 3, 'centre': 3, 'right': 0"),
     ],
 )
 def test_multidecoder_label_errors(labels: torch.Tensor, match: str) -> None:
@@ -534,7 +537,7 @@ def test_unknown_decoder_names() -> None:
     [
         ({"A": "x"}, r"missing \['B'\]"),
         ({"A": "x", "B": "x", "C": "x"}, r"unknown \['C'\]"),
-        ({"A": "x", "B": "empty"}, r"no images for 'B'"),
+        ({"A": "x", "B": "empty"}, r"'A': 4, 'B': 0: give more faces \(n_faces"),
         ({"A": "x", "B": "x3d"}, r"images\['B'\] must have shape"),
     ],
 )
@@ -606,9 +609,8 @@ def test_fadernet_y_changes_the_output(faces: FaceSet) -> None:
 
 
 def test_lambda_ramps_linearly_then_stays() -> None:
-    model = build("fadernet")
-    assert model.lambda_at(100) == 0.0  # untrained: no adversary
-    model.lambda_max, model.lambda_ramp = 0.2, 10
+    assert build("fadernet", lambda_max=0.0).lambda_at(100) == 0.0  # no adversary
+    model = build("fadernet", lambda_max=0.2, lambda_ramp=10)
     values = [model.lambda_at(s) for s in range(0, 31)]
     assert values[0] == 0.0
     assert values[5] == pytest.approx(0.1)
@@ -618,14 +620,26 @@ def test_lambda_ramps_linearly_then_stays() -> None:
     assert diffs == pytest.approx([0.02] * 10)
 
 
-def test_fit_sets_the_lambda_schedule(training: dict[str, FaceSet]) -> None:
-    model = build("fadernet")
-    kw = {"lambda_max": 0.3, "batch_size": 4}
-    history = train(model, training, 4, lambda_ramp=2, log_every=1, **kw).history
+def test_fit_sets_the_lambda_schedule(training: dict[str, FaceSet], tmp_path: Path) -> None:
+    model = build("fadernet", lambda_max=0.3, lambda_ramp=2)
+    history = train(model, training, 4, log_every=1, batch_size=4).history
     assert history.losses["lambda"] == pytest.approx([0.0, 0.15, 0.3, 0.3])
     assert (model.lambda_max, model.lambda_ramp) == (0.3, 2)
-    train(model, training, 4, **kw)  # default ramp: steps // 2
-    assert model.lambda_ramp == 2
+    model = build("fadernet", lambda_max=0.3)  # lambda_ramp None: steps // 2
+    history = train(model, training, 6, log_every=1, batch_size=4).history
+    assert model.lambda_ramp == 3 and model.config.lambda_ramp is None
+    assert history.losses["lambda"] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.3, 0.3])
+    loaded = FaderNet.load(model.save(tmp_path / "fader.pt"))
+    assert (loaded.lambda_max, loaded.lambda_ramp) == (0.3, 3)  # the resolved ramp is kept
+
+
+def test_lambda_settings_are_the_configs_not_fits(faces: FaceSet) -> None:
+    model = build("fadernet")
+    y = torch.zeros(len(faces), 1)
+    for name in ("lambda_max", "lambda_ramp"):
+        with pytest.raises(TypeError, match=rf"\['{name}'\].*config settings.*FaderNet\("):
+            model.fit(faces.images, y, steps=1, **{name: 1}, **FIT)
+    assert model.history is None  # refused before training
 
 
 def test_attribute_classes_continuous() -> None:
@@ -648,9 +662,11 @@ def test_attribute_classes_categorical() -> None:
 
 @pytest.mark.parametrize("adversary", ["confusion", "flip"])
 def test_categorical_fadernet_trains(adversary: str, faces: FaceSet) -> None:
-    model = build("fadernet", attribute="categorical", attribute_dim=3, adversary=adversary)
     y = torch.eye(3)[torch.arange(N_FACES) % 3]
-    fitted = model.fit(faces.images, y, steps=3, lambda_max=0.1, lambda_ramp=1, log_every=1, **FIT)
+    model = build(
+        "fadernet", attribute="categorical", attribute_dim=3, adversary=adversary, lambda_ramp=1
+    )
+    fitted = model.fit(faces.images, y, steps=3, log_every=1, **FIT)
     assert fitted is model
     history = model.history
     assert set(history.losses) == {"reconstruction", "discriminator", "lambda"}
@@ -684,8 +700,17 @@ CAT = {"attribute": "categorical", "attribute_dim": 3}
         (_fader_fit({}, torch.full((4, 1), float("nan"))), "y must be finite"),
         (_fader_fit(CAT, torch.tensor([[1.0, 1.0, 0.0]] * 4)), "one-hot"),
         (_fader_fit(CAT, torch.zeros(4, 3)), "one-hot"),
-        (_fader_fit({}, torch.zeros(4, 1), lambda_max=-0.1), "lambda_max must be a number >= 0"),
-        (_fader_fit({}, torch.zeros(4, 1), lambda_ramp=0), "lambda_ramp must be an int >= 1"),
+        (lambda: build("fadernet", lambda_max=-0.1), r"lambda_max must be a finite number >= 0"),
+        (lambda: build("fadernet", lambda_max=math.inf), "lambda_max must be a finite number"),
+        (lambda: build("fadernet", lambda_ramp=0), r"lambda_ramp must be an int >= 1 or None"),
+        (lambda: build("fadernet", lambda_ramp=2.5), r"lambda_ramp must be an int >= 1 or None"),
+        (lambda: build("fadernet", memory=1), "memory must be an int >= 2"),
+        (
+            lambda: build("fadernet", discriminator_batch=0),
+            "discriminator_batch must be an int >= 1",
+        ),
+        (lambda: build("fadernet", clip=0.0), "clip must be a finite number > 0"),
+        (lambda: build("fadernet", clip=math.nan), "clip must be a finite number > 0"),
         (lambda: build("fadernet", attribute="ordinal"), "attribute must be one of"),
         (lambda: build("fadernet", n_bins=1), "n_bins must be an int >= 2"),
         (lambda: build("fadernet", **{**CAT, "attribute_dim": 1}), "attribute_dim >= 2"),
@@ -739,9 +764,9 @@ def test_history_loss_names(kind: str, names: set[str], training: dict[str, Face
 def test_fadernet_without_adversary_has_no_discriminator_loss(
     training: dict[str, FaceSet],
 ) -> None:
-    model = build("fadernet")
+    model = build("fadernet", lambda_max=0.0)
     before = [p.detach().clone() for p in model.latent_discriminator.parameters()]
-    history = train(model, training, 2, lambda_max=0.0).history
+    history = train(model, training, 2).history
     assert set(history.losses) == {"reconstruction", "lambda"}
     assert history.losses["lambda"] == [0.0, 0.0]
     after = list(model.latent_discriminator.parameters())
@@ -784,8 +809,8 @@ def test_whiten_gives_every_direction_unit_variance() -> None:
 
 
 def test_discriminator_whitens_with_its_memory(training: dict[str, FaceSet]) -> None:
-    model = build("fadernet")
-    train(model, training, 3, lambda_ramp=1)
+    model = build("fadernet", lambda_ramp=1)
+    train(model, training, 3)
     filled = min(int(model.memory_count), model.z_memory.shape[0])
     assert filled == 3 * FIT["batch_size"]
     remembered = model.z_memory[:filled]
@@ -871,7 +896,7 @@ def test_load_names_an_unknown_class(name: str, tmp_path: Path) -> None:
     state = torch.load(path, weights_only=True)
     torch.save({**state, "class": name}, path)
     for loader in (SepvizModel, AutoEncoder):
-        with pytest.raises(ValueError, match=rf"holds an unknown model class '{name}'"):
+        with pytest.raises(ValueError, match=rf"names the class '{name}', which is not a sepviz"):
             loader.load(path)
 
 
@@ -966,6 +991,23 @@ def test_resume_after_a_crash(kind: str, training: dict[str, FaceSet], tmp_path:
     history2 = train(resumed, training, 20, checkpoint_dir=tmp_path, resume=True, **kw).history
     _assert_same_state(full, resumed)
     assert history2.losses == history.losses
+
+
+def test_resume_refuses_another_lambda(training: dict[str, FaceSet], tmp_path: Path) -> None:
+    """lambda_max is in the config saved with the checkpoint: another one cannot resume it."""
+    kw = {"checkpoint_every": 2, "batch_size": 4, "seed": 1, "checkpoint_dir": tmp_path}
+    train(build("fadernet", lambda_max=0.1), training, 2, **kw)
+    with pytest.raises(
+        ValueError, match=r"saved with lambda_max=0\.1, this run has lambda_max=0\.2"
+    ):
+        train(build("fadernet", lambda_max=0.2), training, 4, resume=True, **kw)
+    with pytest.raises(
+        ValueError, match=r"saved with lambda_ramp=None, this run has lambda_ramp=1"
+    ):
+        train(build("fadernet", lambda_ramp=1), training, 4, resume=True, **kw)
+    resumed = train(build("fadernet", lambda_max=0.1), training, 4, resume=True, **kw)
+    assert resumed.lambda_ramp == 1  # the ramp of the run it continues (2 steps // 2)
+    assert resumed.history.steps[-1] == 3
 
 
 def test_cosine_schedule_falls_to_zero_and_resumes_where_it_stopped(
@@ -1084,7 +1126,7 @@ def test_bad_images_messages_name_the_identity() -> None:
     ("kw", "match"),
     [
         ({"steps": -1}, "steps must be an int >= 0"),
-        ({"steps": 1, "batch_size": 0}, "batch_size must be an int >= 1"),
+        ({"steps": 1, "batch_size": 0}, "batch_size must be an int >= 2"),
         ({"steps": 1, "log_every": 0}, "log_every must be an int >= 1"),
         ({"steps": 2.5}, "steps must be an int >= 0, got 2.5"),
         ({"steps": 1, "checkpoint_every": 0}, "checkpoint_every must be an int >= 1, got 0"),
@@ -1167,5 +1209,5 @@ def test_load_refuses_a_file_naming_a_config_class(name: str, tmp_path: Path) ->
     state = torch.load(path, weights_only=True)
     state["class"] = name
     torch.save(state, path)
-    with pytest.raises(ValueError, match=f"unknown model class '{name}'"):
+    with pytest.raises(ValueError, match=f"names the class '{name}', which is not a sepviz"):
         SepvizModel.load(path)

@@ -1,4 +1,4 @@
-"""Chapter 9's helpers: a flip flips the light label, light targets, light checks, training."""
+"""Chapter 10's helpers: a flip flips the light label, light targets, light checks, training."""
 
 from __future__ import annotations
 
@@ -169,7 +169,8 @@ def test_cached_real_face_models_are_trained_once_per_training_set(
     fit_light_fader((small + 0.02).clamp(0, 1), y, **fit)  # other faces: another model
     assert len(list(tmp_path.glob("realfaces-fadernet-16px-*.pt"))) == 3
     cards = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
-    assert all(card["code"] == ["realfaces.py"] for card in cards)
+    # this module, then the model's own modules (zoo.model_code)
+    assert all(card["code"] == ["realfaces.py", *zoo.model_code("FaderNet")] for card in cards)
     assert all(len(card["args"]["faces"]) == 16 for card in cards)
     assert zoo.stale(tmp_path) == []
 

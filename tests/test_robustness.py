@@ -277,7 +277,9 @@ DECODE_ARGS: dict[str, tuple[Any, ...]] = {
     "autoencoder": (),
     "deepfakes": ("A",),
     "fadernet": (torch.zeros(2, 1),),
+    "fadernet2": (torch.zeros(2, 2),),  # the light and the head's yaw
     "multidecoder": (0,),
+    "vae": (),
 }
 
 
@@ -566,12 +568,13 @@ def test_a_model_file_with_flipped_bytes_is_refused(
     err = _fails(capsys, ["swap", "--model", str(out), "--to", "B", "--out", str(png)])
     assert str(out / "model.pt") in err and "SHA-256" in err and "model.pt.sha256" in err
     assert not png.exists()
-    # without its record, an intact file is used with a note; a damaged one is still refused
+    # without its record, an intact file is checked by the SHA-256 stored in it (section 15);
+    # a damaged one is still refused
     intact = _copy_run(deepfakes_dir, tmp_path / "intact")
     (intact / "model.pt.sha256").unlink()
     capsys.readouterr()
     assert main(["swap", "--model", str(intact), "--to", "B", "--out", str(png)]) == 0
-    assert "no SHA-256 beside it" in capsys.readouterr().err
+    assert "no SHA-256" not in capsys.readouterr().err
     (out / "model.pt").write_bytes((deepfakes_dir / "model.pt").read_bytes()[:5000])
     (out / "model.pt.sha256").unlink()
     err = _fails(capsys, ["swap", "--model", str(out), "--to", "B", "--out", str(png)])
@@ -646,6 +649,7 @@ def test_the_checkpoint_loader_never_repeats_torchs_unsafe_advice(tmp_path: Path
         (["relight", "--model", "m.pt", "--values", "1e39"], ["-10 to 10", "1e39"]),
         (["relight", "--model", "m.pt", "--values", "nan"], ["finite"]),
         (["relight", "--model", "m.pt", "--n", "3000"], ["1 to 64"]),
+        (["swap", "--model", "m.pt", "--to", "B", "--n", "3000"], ["1 to 64"]),
         (["train", "autoencoder", "--latent-dim", "1000000000"], ["1 to 4,096"]),
         (["train", "autoencoder", "--n-faces", "1000000000"], ["2 to 200,000"]),
         (["train", "autoencoder", "--size", "512"], ["16 to 256"]),
@@ -714,7 +718,8 @@ def test_a_bad_sepviz_device_is_named(
     monkeypatch.setenv("SEPVIZ_DEVICE", value)
     argv = ["train", "autoencoder", *TINY, "--steps", "2", "--out", str(tmp_path / "run")]
     err = _fails(capsys, argv)
-    assert "SEPVIZ_DEVICE" in err and "cpu, cuda" in err
+    assert f"SEPVIZ_DEVICE={value!r}" in err and "unset it to pick the best device" in err
+    assert "cuda, cuda:N" in err and "mps" in err and "cpu" in err  # the choices
     assert not (tmp_path / "run").exists()
 
 
@@ -992,3 +997,404 @@ def test_library_edges_refuse_bad_sizes_in_their_own_words(tmp_path: Path) -> No
     with pytest.raises(ValueError, match=r"'decoder_a b' and 'decoder_a_b'.*decoder_a_b\.onnx"):
         to_onnx(model, tmp_path / "onnx")
     assert not (tmp_path / "onnx").exists()
+
+
+# -- 13. the library in its own words (issue 26, remaining items) ------------------------------
+def test_decoder_names_are_distinct_strings_and_an_int_is_an_index() -> None:
+    from sepviz.models import MultiDecoder
+
+    for names, words in (
+        (["a.b", "c"], r"identities: 'a\.b' cannot name a decoder \(no '\.'"),
+        ([None, "B"], r"identities: every name must be a non-empty string .*got None"),
+        ([1, 2], r"identities: every name must be a non-empty string .*got 1"),
+        (["A", ""], r"identities: every name must be a non-empty string .*got ''"),
+        (["A", "A"], r"identities: names must be distinct"),
+        (["update", "B"], r"identities: 'update' cannot name a decoder"),  # a ModuleDict method
+    ):
+        with pytest.raises(ValueError, match=words):
+            DeepFakes(image_size=16, latent_dim=4, identities=names)
+    with pytest.raises(ValueError, match=r"classes: 'x\.y' cannot name a decoder"):
+        MultiDecoder(image_size=16, latent_dim=4, classes=["x.y", "z"])
+    # names that look like indices stay names; an int is always an index
+    model = DeepFakes(image_size=16, latent_dim=4, identities=["1", "0"]).eval()
+    x = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(model.swap(x, to=0), model.swap(x, to="1"))
+    assert torch.equal(model.swap(x, to=1), model.swap(x, to="0"))
+    assert not torch.allclose(model.swap(x, to=0), model.swap(x, to="0"))
+    with pytest.raises(ValueError, match=r"to=2 is out of range: .*\[0, 2\) for \['1', '0'\]"):
+        model.swap(x, to=2)
+    with pytest.raises(ValueError, match=r"to='2' is not a decoder of this model; have \['1'"):
+        model.swap(x, to="2")
+
+
+def test_sepvizmodel_load_checks_the_file_before_building_a_model(tmp_path: Path) -> None:
+    import re
+    import resource
+
+    from sepviz.checkpoint import DamagedFileError
+    from sepviz.train import DIGEST_KEY, contents_digest
+
+    model = DeepFakes(image_size=16, latent_dim=4)
+    path = model.save(tmp_path / "m.pt")  # no .sha256 beside it: the digest inside it counts
+    good = torch.load(path, weights_only=True)
+    assert good[DIGEST_KEY] == contents_digest(good) and len(good[DIGEST_KEY]) == 64
+    assert isinstance(SepvizModel.load(path), DeepFakes)
+    changed = {**good, "state_dict": dict(good["state_dict"])}
+    first = next(iter(changed["state_dict"]))
+    changed["state_dict"][first] = changed["state_dict"][first] + 1e-3
+    cases: dict[str, tuple[Any, str]] = {
+        "changed.pt": (changed, "does not match the SHA-256 stored in it"),
+        "wide.pt": (
+            {**good, "config": {**good["config"], "latent_dim": 600_000}},
+            r"latent_dim=600000 is outside the bound \[1, 4096\]; refused before building",
+        ),
+        "pickle.pt": ({**good, "class": Payload()}, "holds Python objects"),
+    }
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for name, (state, words) in cases.items():
+        crafted = _crafted(tmp_path, name, state)
+        with pytest.raises(ValueError, match=words) as info:
+            SepvizModel.load(crafted)
+        assert str(crafted) in str(info.value) and "weights_only" not in str(info.value)
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 500
+    flipped = tmp_path / "flipped.pt"
+    flipped.write_bytes(path.read_bytes())
+    _flip(flipped, 20)
+    with pytest.raises(ValueError, match=re.escape(str(flipped))):
+        SepvizModel.load(flipped)
+    flipped.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(ValueError, match=r"flipped\.pt is not a sepviz model file: it is not a"):
+        DeepFakes.load(flipped)
+    with pytest.raises(ValueError, match=r"m\.pt holds a DeepFakes, not a AutoEncoder"):
+        AutoEncoder.load(path)
+    changed.pop(DIGEST_KEY)  # a file of an older sepviz: loaded, unchecked
+    assert isinstance(SepvizModel.load(_crafted(tmp_path, "old.pt", changed)), DeepFakes)
+    assert issubclass(DamagedFileError, ValueError)
+
+
+@pytest.mark.parametrize("value", ["tpu", "", "  ", "CPU", "cuda:x"])
+def test_pick_device_names_sepviz_device_and_the_devices(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sepviz.utils import pick_device
+
+    monkeypatch.setenv("SEPVIZ_DEVICE", value)
+    with pytest.raises(ValueError, match=r"SEPVIZ_DEVICE=.* use cuda, cuda:N, mps or cpu"):
+        pick_device()
+    with pytest.raises(ValueError, match=r"^device='tpu' is not a device sepviz runs on"):
+        pick_device("tpu")  # an argument wins over the variable, and is named itself
+    monkeypatch.setenv("SEPVIZ_DEVICE", "cpu")
+    assert pick_device() == torch.device("cpu")
+
+
+def test_safe_load_never_repeats_torchs_unsafe_advice(tmp_path: Path) -> None:
+    from sepviz.utils import safe_load
+
+    path = _crafted(tmp_path, "evil.pt", {"model": Payload()})
+    with pytest.raises(ValueError, match="holds Python objects") as info:
+        safe_load(path)
+    assert str(path) in str(info.value) and "weights_only" not in str(info.value)
+
+
+def test_training_needs_two_faces_per_batch_and_stream() -> None:
+    from sepviz.models import MultiDecoder
+    from sepviz.train import History
+
+    x = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    quiet = {"steps": 1, "progress": False}
+    with pytest.raises(ValueError, match=r"batch_size must be an int >= 2 \(BatchNorm"):
+        AutoEncoder(image_size=16, latent_dim=4).fit(x, batch_size=1, **quiet)
+    with pytest.raises(ValueError, match=r"'faces' has 1 sample\(s\): training needs 2 faces"):
+        AutoEncoder(image_size=16, latent_dim=4).fit(x[:1], **quiet)
+    with pytest.raises(ValueError, match=r"'A': 1, 'B': 3: give more faces \(n_faces, or sepviz"):
+        DeepFakes(image_size=16, latent_dim=4).fit({"A": x[:1], "B": x[1:]}, **quiet)
+    with pytest.raises(
+        ValueError,
+        match=r"needs 2 training faces at least .*'left': 2, 'centre': 1, 'right': 0: give more "
+        r"faces \(n_faces, or sepviz train --n-faces\)",
+    ):
+        MultiDecoder(image_size=16, latent_dim=4).fit(x[:3], [0, 0, 1], **quiet)
+    with pytest.raises(ValueError, match=r"History state needs the key 'losses'"):
+        History.from_state_dict({"steps": [0], "seconds": 1.0})
+    with pytest.raises(ValueError, match=r"History state's 'steps' must be a list of steps"):
+        History.from_state_dict({"steps": 3, "losses": {}, "seconds": 1.0})
+
+
+def test_last_pt_carries_its_sha256_checked_on_resume(tmp_path: Path) -> None:
+    import re
+
+    from sepviz.checkpoint import DamagedFileError
+    from sepviz.train import DIGEST_KEY, contents_digest
+
+    x = torch.rand(6, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    run = {"batch_size": 4, "progress": False, "checkpoint_dir": tmp_path, "checkpoint_every": 1}
+    AutoEncoder(image_size=16, latent_dim=4).fit(x, steps=2, **run)
+    last = tmp_path / "last.pt"
+    state = torch.load(last, weights_only=True)
+    assert state[DIGEST_KEY] == contents_digest(state) and state["step"] == 2
+    assert contents_digest({**state, "model": dict(state["model"])}) == state[DIGEST_KEY]
+    intact = last.read_bytes()
+    resumed = AutoEncoder(image_size=16, latent_dim=4).fit(x, steps=3, resume=True, **run)
+    assert resumed.history is not None and resumed.history.steps[-1] == 2
+    # a changed weight, a changed Adam moment: refused on resume and on load, naming the file
+    moment = {**state, "optimizers": {"ae": dict(state["optimizers"]["ae"])}}
+    adam = moment["optimizers"]["ae"]
+    adam["state"] = {k: dict(v) for k, v in adam["state"].items()}
+    adam["state"][0]["exp_avg"] = adam["state"][0]["exp_avg"] * 2
+    weight = {**state, "model": dict(state["model"])}
+    key = next(k for k, v in weight["model"].items() if v.is_floating_point())
+    weight["model"][key] = weight["model"][key] + 1e-3
+    for damaged in (weight, moment):
+        torch.save(damaged, last)
+        with pytest.raises(DamagedFileError, match="does not match the SHA-256 stored in it"):
+            AutoEncoder(image_size=16, latent_dim=4).fit(x, steps=3, resume=True, **run)
+        with pytest.raises(
+            ValueError, match=rf"^{re.escape(str(last))} does not match the SHA-256"
+        ):
+            SepvizModel.load(last)
+    last.write_bytes(intact[:3000])
+    with pytest.raises(ValueError, match=rf"cannot resume: {re.escape(str(last))} is not a sepviz"):
+        AutoEncoder(image_size=16, latent_dim=4).fit(x, steps=3, resume=True, **run)
+
+
+def test_load_folder_stops_reading_after_n_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sepviz.data import real
+
+    for k, name in enumerate("abc"):
+        Image.new("RGB", (40, 40), (60 * k, 80, 120)).save(tmp_path / f"{name}.png")
+    (tmp_path / "d.png").write_bytes(b"not a png: must not be opened when n=3")
+    opened: list[str] = []
+    read = real._read_image
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> torch.Tensor:
+        opened.append(Path(path).name)
+        return read(path, *args, **kwargs)
+
+    monkeypatch.setattr(real, "_read_image", counting)
+    faces = load_folder(tmp_path, size=16, n=2)
+    assert faces.names == ["a.png", "b.png"] and faces.images.shape == (2, 3, 16, 16)
+    assert opened == ["a.png", "b.png"]
+    assert len(load_folder(tmp_path, size=16, n=3)) == 3
+    with pytest.raises(ValueError, match=r"d\.png"):
+        load_folder(tmp_path, size=16)  # without n the broken file is read, and named
+    with pytest.raises(ValueError, match=r"n must be None or an integer >= 1, got 0"):
+        load_folder(tmp_path, size=16, n=0)
+
+
+# -- 14. FaderNet's y: the attribute checked wherever it enters (issue 26) ---------------------
+
+FADER_Y_SHAPE = r"\(3, 2\), \(2,\) or a float"
+
+
+@functools.cache
+def _two_fader() -> Any:
+    from sepviz.models import FaderNet
+
+    torch.manual_seed(0)
+    return FaderNet(image_size=16, latent_dim=8, attribute_dim=2).eval()
+
+
+@pytest.mark.parametrize(
+    ("y", "error", "match"),
+    [
+        (torch.zeros(3, 3), ValueError, rf"y must have shape {FADER_Y_SHAPE}, got \(3, 3\)"),
+        (torch.zeros(3), ValueError, rf"y must have shape {FADER_Y_SHAPE}, got \(3,\)"),
+        (torch.zeros(4, 2), ValueError, r"y must have shape \(3, 2\).*got \(4, 2\)"),
+        (torch.tensor([0.0, float("nan")]), ValueError, "y must be finite"),
+        (torch.full((3, 2), float("inf")), ValueError, "y must be finite"),
+        (float("-inf"), ValueError, "y must be finite"),
+        ("left", TypeError, rf"y must be finite numbers of shape {FADER_Y_SHAPE}, got 'left'"),
+        (None, TypeError, rf"y must be finite numbers of shape {FADER_Y_SHAPE}, got None"),
+        (True, TypeError, "y must be finite numbers"),
+        (torch.ones(3, 2, dtype=torch.bool), TypeError, "y must be finite numbers"),
+    ],
+)
+@pytest.mark.parametrize("verb", ["decode", "relight", "reconstruct"])
+def test_fader_y_is_checked_in_sepviz_words(verb: str, y: Any, error: type, match: str) -> None:
+    model, x = _two_fader(), torch.rand(3, 3, 16, 16)
+    call = {
+        "decode": lambda: model.decode(torch.zeros(3, 8), y),
+        "relight": lambda: model.relight(x, y),
+        "reconstruct": lambda: model.reconstruct(x, y),
+    }[verb]
+    if verb == "reconstruct" and y is None:  # reconstruct's y=None means the centre, y = 0
+        with torch.no_grad():
+            torch.testing.assert_close(call(), model.reconstruct(x, 0.0))
+        return
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_fader_decode_broadcasts_y_like_relight() -> None:
+    model, z = _two_fader(), torch.randn(3, 8)
+    x = torch.rand(3, 3, 16, 16)
+    with torch.no_grad():
+        full = model.decode(z, torch.full((3, 2), 0.5))
+        torch.testing.assert_close(model.decode(z, 0.5), full)  # a float: every face, every y
+        torch.testing.assert_close(model.decode(z, torch.tensor([0.5, 0.5])), full)
+        torch.testing.assert_close(model.decode(z, [0.5, 0.5]), full)
+        assert not torch.allclose(model.decode(z, -0.5), full)
+        z_x = model.encode(x)
+        torch.testing.assert_close(model.relight(x, 0.5), model.decode(z_x, 0.5).cpu())
+        torch.testing.assert_close(model.reconstruct(x), model.decode(z_x, 0.0))
+
+
+# -- 15. the CLI and the checkpoint module: closing items of issue 26 --------------------------
+def test_a_model_file_is_checked_by_the_sha256_stored_in_it(
+    deepfakes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from sepviz import zoo
+    from sepviz.checkpoint import DamagedFileError, load_model_file, read_model_file
+    from sepviz.data.download import sha256_of
+    from sepviz.train import DIGEST_KEY
+
+    out = _copy_run(deepfakes_dir, tmp_path / "run")
+    (out / "model.pt.sha256").unlink()  # copied without its record: the digest in it counts
+    path, png = out / "model.pt", tmp_path / "s.png"
+    assert read_model_file(path).verified
+    good = _model_state(out)
+    changed = {**good, "state_dict": dict(good["state_dict"])}
+    key = next(k for k, v in changed["state_dict"].items() if v.is_floating_point())
+    changed["state_dict"][key] = changed["state_dict"][key] + 1e-3
+    torch.save(changed, path)  # a whole torch file of the right shapes: only the digest tells
+    err = _fails(capsys, ["swap", "--model", str(out), "--to", "B", "--out", str(png)])
+    assert f"{path} does not match the SHA-256 stored in it" in err and "train it again" in err
+    with pytest.raises(DamagedFileError, match=rf"^{re.escape(str(path))} does not match"):
+        load_model_file(path)
+    assert not png.exists()
+
+    # a stored digest that is not one; sparse tensors (torch's own checks and the hashing
+    # would fail in torch's words), among the weights or beside them: one line naming the file
+    sparse = {**good, "state_dict": dict(good["state_dict"])}
+    sparse["state_dict"][key] = sparse["state_dict"][key].to_sparse()
+    beside = {**good, "notes": torch.eye(3).to_sparse(), DIGEST_KEY: "0" * 64}
+    for state, words in (
+        ({**good, DIGEST_KEY: "abc"}, "the SHA-256 stored in it is not 64 hex digits ('abc')"),
+        (sparse, f"tensor {key!r} is stored as torch.sparse_coo, not as a plain tensor"),
+        (beside, "its contents cannot be hashed to check the SHA-256 stored in it"),
+    ):
+        torch.save(state, path)
+        err = _fails(capsys, ["swap", "--model", str(out), "--to", "B", "--out", str(png)])
+        assert str(path) in err and words in err, err
+
+    # a file of an older sepviz (no digest in it, none beside it) still loads, with a note
+    torch.save({k: v for k, v in good.items() if k != DIGEST_KEY}, path)
+    assert not read_model_file(path).verified
+    capsys.readouterr()
+    assert main(["swap", "--model", str(out), "--to", "B", "--n", "2", "--out", str(png)]) == 0
+    err = capsys.readouterr().err
+    assert "no SHA-256 beside it (model.pt.sha256) nor in it" in err and png.is_file()
+
+    # a training checkpoint as --model: its digest is checked by the CLI (not by check_state,
+    # which leaves it to the code that resumes it: "cannot resume" would change its error)
+    last, figure = out / "last.pt", tmp_path / "last.png"
+    capsys.readouterr()
+    assert main(["swap", "--model", str(last), "--to", "B", "--n", "2", "--out", str(figure)]) == 0
+    assert "SHA-256" not in capsys.readouterr().err and figure.is_file()  # checked: no note
+    checkpoint = torch.load(last, weights_only=True)
+    checkpoint["model"][key] = checkpoint["model"][key] + 1e-3
+    torch.save(checkpoint, last)
+    err = _fails(capsys, ["swap", "--model", str(last), "--to", "B", "--out", str(png)])
+    assert f"{last} does not match the SHA-256 stored in it" in err
+
+    # the zoo's files: rewritten in half precision after save, checked by their card's SHA-256
+    half = DeepFakes(image_size=16, latent_dim=4).save(tmp_path / "zoo.pt")
+    stored = zoo.store_half(half)
+    assert stored is not None
+    loaded = load_model_file(half, sha256_of(half), "DeepFakes")
+    assert all(torch.equal(loaded.state_dict()[k], v.float()) for k, v in stored.items())
+
+
+def test_the_cli_checks_sepviz_device_with_pick_device(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sepviz import utils
+
+    asked: list[Any] = []
+
+    def pick_device(prefer: Any = None) -> torch.device:
+        asked.append(prefer)
+        raise ValueError("SEPVIZ_DEVICE='cuda:7' was asked for, but CUDA is not available")
+
+    monkeypatch.setattr(utils, "pick_device", pick_device)  # one place decides
+    monkeypatch.setenv("SEPVIZ_DEVICE", "cuda:7")
+    out = tmp_path / "run"
+    err = _fails(capsys, ["train", "autoencoder", *TINY, "--steps", "2", "--out", str(out)])
+    assert asked == [None] and "'cuda:7' was asked for, but CUDA is not available" in err
+    assert "set it to cpu, cuda, cuda:N or mps, or unset it" in err
+    assert not out.exists()  # checked before any work
+
+
+def test_swap_reads_only_the_first_n_input_images(
+    deepfakes_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sepviz.data import real
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for k, name in enumerate("abc"):
+        Image.new("RGB", (40, 40), (60 * k, 80, 120)).save(folder / f"{name}.png")
+    (folder / "d.png").write_bytes(b"not a png: never opened with --n 3 or fewer")
+    (folder / "notes.txt").write_text("not an image: skipped with a warning")
+    opened: list[str] = []
+    read = real._read_image
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> torch.Tensor:
+        opened.append(Path(path).name)
+        return read(path, *args, **kwargs)
+
+    monkeypatch.setattr(real, "_read_image", counting)
+    argv = ["swap", "--model", str(deepfakes_dir), "--to", "A", "--input", str(folder)]
+    two, three = tmp_path / "two.png", tmp_path / "three.png"
+    capsys.readouterr()
+    assert main([*argv, "--n", "2", "--out", str(two)]) == 0
+    assert opened == ["a.png", "b.png"]
+    err = capsys.readouterr().err  # the warning in one line, not Python's source path
+    assert (
+        err.startswith("sepviz: warning: load_folder: 1 file(s) not loaded")
+        and err.count("\n") == 1
+    )
+    assert "notes.txt" in err and "real.py" not in err
+    assert main([*argv, "--n", "3", "--out", str(three)]) == 0
+    with Image.open(two) as small, Image.open(three) as large:
+        assert small.width < large.width  # one column per face read
+    (folder / "notes.txt").unlink()
+    err = _fails(capsys, [*argv, "--n", "4", "--out", str(tmp_path / "four.png")])
+    assert "d.png" in err and not (tmp_path / "four.png").exists()
+
+
+def test_fadernet2_trains_resumes_and_is_named_where_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sepviz.models import PCA
+
+    assert cli.MODELS == recipes.KINDS and "fadernet2" in cli.MODELS
+    out = tmp_path / "run"
+    argv = ["train", "fadernet2", *TINY, "--n-faces", "16", "--out", str(out)]
+    assert main([*argv, "--steps", "2", "--lambda-max", "0.1", "--checkpoint-every", "1"]) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["arguments"]["lambda_max"] == 0.1  # recorded for every FaderNet recipe
+    model = SepvizModel.load(out / "model.pt")
+    assert type(model).__name__ == "FaderNet" and model.config.attribute_dim == 2
+    assert model.config.lambda_max == 0.1
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    err = _fails(capsys, [*argv, "--steps", "4", "--lambda-max", "0.2", "--resume"])
+    assert "--lambda-max 0.1" in err and "--lambda-max 0.2" in err and "cannot --resume" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # relight draws one attribute: the two faders' model is named with its recipe
+    err = _fails(capsys, ["relight", "--model", str(out), "--out", str(tmp_path / "r.png")])
+    assert "holds a FaderNet with attribute_dim 2 ('sepviz train fadernet2')" in err
+    err = _fails(capsys, ["train", "autoencoder", *TINY, "--lambda-max", "0.1", "--out", "x"])
+    assert "--lambda-max applies to fadernet and fadernet2 only, not autoencoder" in err
+    # a model no recipe trains: its class, not "no recipe for a PCA"
+    pca = PCA(image_size=16, latent_dim=4).save(tmp_path / "pca.pt")
+    for command in (["swap", "--to", "A"], ["relight"]):
+        err = _fails(capsys, [*command, "--model", str(pca), "--out", str(tmp_path / "p.png")])
+        assert f"{pca} holds a PCA; train one with 'sepviz train" in err, err

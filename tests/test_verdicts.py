@@ -115,7 +115,7 @@ def test_compare_refuses_a_negative_margin() -> None:
 
 
 def test_a_correlation_is_absent_within_r_margin() -> None:
-    # chapter 8's check: r = 0.05 ± 0.10 must not say "the decoders follow the input's light"
+    # chapter 9's check: r = 0.05 ± 0.10 must not say "the decoders follow the input's light"
     assert compare(est(0.05, 0.10, ""), R_MARGIN) is Order.NOT_DISTINGUISHABLE
     assert compare(est(0.02, 0.05, ""), R_MARGIN) is Order.EQUAL
     assert compare(est(0.51, 0.04, ""), R_MARGIN) is Order.BETTER

@@ -1,4 +1,4 @@
-"""Table-driven verdict tests of chapters 0 to 3 (renderer, autoencoder vs PCA, DeepFakes).
+"""Table-driven verdict tests of chapters 0 to 4 (renderer, autoencoder vs PCA, DeepFakes).
 
 Each result is built from hand-made Estimates (no training, no rendering) and every branch of
 its verdict is run: the bold headline and the clauses after it must agree with the numbers.
@@ -339,7 +339,7 @@ def test_autoencoder_vs_pca_from_runs_refuses_what_it_cannot_combine() -> None:
         AutoencoderVsPCA.from_runs([one, later])
 
 
-# -- chapter 3: the swap --------------------------------------------------------------------
+# -- chapter 4: the swap --------------------------------------------------------------------
 GAP, MEAN_FACE = db(3.0), db(15.0)
 
 
@@ -403,7 +403,7 @@ def test_swap_over_training_runs_holds_both_spreads() -> None:
         SwapQuality.from_runs(runs[:1])
 
 
-# -- chapter 3: the identity probe ----------------------------------------------------------
+# -- chapter 4: the identity probe ----------------------------------------------------------
 PERFECT, LIGHT, SMILE = pct(1.0, 0.0), pct(0.9), r2(0.8)
 
 
@@ -505,7 +505,7 @@ def test_identity_probe_over_training_runs() -> None:
     assert "shared latent over 3 training runs" in result.table()
 
 
-# -- chapter 3: the layer swap --------------------------------------------------------------
+# -- chapter 4: the layer swap --------------------------------------------------------------
 def layer(gain_a: list[Estimate | float], gain_b: list[Estimate | float]) -> LayerSwap:
     def e(g: Estimate | float) -> Estimate:
         return g if isinstance(g, Estimate) else db(g)

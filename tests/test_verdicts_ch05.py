@@ -1,4 +1,4 @@
-"""Every branch of the verdicts of chapters 4 and 5 (and of the slider check), from hand-made
+"""Every branch of the verdicts of chapters 5 and 6 (and of the slider check), from hand-made
 Estimates: the headline and every clause agree with the numbers (issue 22).
 
 Chance is 36% throughout, so a reader *reads* above 42.4% (chance plus a tenth of the way to
@@ -49,7 +49,7 @@ def db(value: float, half: float = 0.3) -> Estimate:
     return Estimate(value, value - half, value + half, "dB")
 
 
-# -- chapter 4: light removal ----------------------------------------------------------------
+# -- chapter 5: light removal ----------------------------------------------------------------
 def removal(
     linear: Estimate,
     whitened: Estimate,
@@ -210,7 +210,7 @@ def test_light_removal_over_runs_holds_every_run() -> None:
         LightRemoval.over_runs([runs[0], other])
 
 
-# -- chapter 4: the factors the adversary takes ----------------------------------------------
+# -- chapter 5: the factors the adversary takes ----------------------------------------------
 FACTOR_CASES = [
     # plain, adversary, whitened (R² of one factor: smile), headline
     pytest.param(r2(0.71), r2(0.68), r2(0.70), "**The other factors stay readable**", id="kept"),
@@ -366,7 +366,7 @@ def test_slider_verdict_against_the_lambda_0_control(difference: Estimate, said:
     assert "| λ = 0 control |" in check.table().splitlines()[0] + " |"
 
 
-# -- chapter 5: the ladder -------------------------------------------------------------------
+# -- chapter 6: the ladder -------------------------------------------------------------------
 LADDER_CASES = [
     # scores of linear, whitened linear, MLP, post-hoc adversary; headline; clauses
     pytest.param(
@@ -395,7 +395,7 @@ LADDER_CASES = [
         ["MLP scores below chance (30% ± 2)", "MLP, higher on the ladder, misses what linear"],
         id="a-higher-rung-misses",
     ),
-    pytest.param(  # chapter 5's adversary: the linear probe covers the bar
+    pytest.param(  # chapter 6's adversary: the linear probe covers the bar
         (0.43, 0.97, 0.45, 0.96),
         "**Not removed** (m): whitened linear, MLP and post-hoc adversary read the light. "
         "Whether it is hidden from linear is not distinguishable: its interval covers the bar.",
@@ -437,7 +437,7 @@ def test_ladder_reports_a_reader_that_did_not_converge() -> None:
     assert "Training discriminator scores below chance (25% ± 2)" in lowest.verdict
 
 
-# -- chapter 5: the comparison ---------------------------------------------------------------
+# -- chapter 6: the comparison ---------------------------------------------------------------
 def comparison(ladders: list[Ladder], relit: list[Estimate]) -> Comparison:
     names = tuple(ladder.method for ladder in ladders)
     return Comparison(
@@ -519,7 +519,7 @@ def test_comparison_names_the_best_relighter_only_when_the_intervals_say_so(
     assert result.best(1) == ("b",)
 
 
-# -- chapter 5: LEACE in-sample and out of sample --------------------------------------------
+# -- chapter 6: LEACE in-sample and out of sample --------------------------------------------
 SAMPLE_CASES = [
     pytest.param(  # the issue's numbers: they do not agree
         (0.34, 0.35),
@@ -573,7 +573,7 @@ def test_sample_check_verdict(
     assert "| chance | 36% | 36% |" in check.table()
 
 
-# -- chapter 5: where the training discriminator's guesses land ------------------------------
+# -- chapter 6: where the training discriminator's guesses land ------------------------------
 def guesses(confusion: list[list[int]]) -> DiscriminatorGuesses:
     """A check built from a confusion matrix (true class rows, guessed columns): each face's
     y is its class's centre (-2/3, 0, 2/3), guessed and true alike."""
@@ -587,7 +587,7 @@ def guesses(confusion: list[list[int]]) -> DiscriminatorGuesses:
 
 
 GUESS_CASES = [
-    pytest.param(  # chapter 5's measured matrix: side-lit faces guessed on the other side
+    pytest.param(  # chapter 6's measured matrix: side-lit faces guessed on the other side
         [[126, 8, 138], [126, 35, 64], [170, 55, 28]],
         "**The training discriminator reads the light backwards** (adversary)",
         ["(below chance;", "anti-correlated;", "is below zero", "where the blind guesser puts"],
@@ -643,7 +643,7 @@ def test_discriminator_guesses_measures_the_mirror() -> None:
     assert check.sign == "anti-correlated" and check.gap.high < 0
 
 
-# -- chapter 5 over training runs ------------------------------------------------------------
+# -- chapter 6 over training runs ------------------------------------------------------------
 def run(linear: float, seconds: float = 100.0, iterations: int = 40) -> Comparison:
     """One training run's comparison of two methods: "a" with its linear reader at ``linear``
     (±2), "b" at chance on every rung."""

@@ -1,4 +1,4 @@
-"""Every branch of chapter 6's verdicts (sepviz.experiments.where_information_lives), from
+"""Every branch of chapter 7's verdicts (sepviz.experiments.where_information_lives), from
 hand-made numbers: the headline and every clause must agree with the numbers they print."""
 
 from __future__ import annotations

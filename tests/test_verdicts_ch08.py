@@ -1,4 +1,4 @@
-"""Table-driven tests of chapters 7 and 8's verdicts, on hand-made numbers (no training).
+"""Table-driven tests of chapters 8 and 9's verdicts, on hand-made numbers (no training).
 
 Every branch of every verdict of :mod:`sepviz.experiments.relight_by_swap` (IdeaOne,
 LightSide, RetrievalMatch) and :mod:`sepviz.experiments.decoder_per_light` (RelightQuality,
@@ -41,7 +41,7 @@ def _pct(value: float, half: float = 0.05) -> Estimate:
     return _e(value, half, "%")
 
 
-# -- chapter 7: RetrievalMatch --------------------------------------------------------------
+# -- chapter 8: RetrievalMatch --------------------------------------------------------------
 def _match(*progress: Estimate, factors: tuple[str, ...] = rbs.RETRIEVAL_FACTORS):
     n = len(factors)
     return rbs.RetrievalMatch(factors, (0.1,) * n, (0.3,) * n, (0.05,) * n, tuple(progress))
@@ -175,7 +175,7 @@ def test_retrieval_shortfall_lists_the_factors_not_found(progress, shortfall) ->
     assert got.startswith(shortfall) if shortfall else got == ""
 
 
-# -- chapter 7: IdeaOne ---------------------------------------------------------------------
+# -- chapter 8: IdeaOne ---------------------------------------------------------------------
 GAIN, AHEAD, BEHIND = _db(8.7), _db(2.0), _db(-1.0)
 APART = (_e(5.0, 0.2), _e(6.0, 0.2))  # retrieval's faces nearer A's code than the perfect bank's
 
@@ -296,7 +296,7 @@ def test_idea_one_names_a_failing_retrieval_beside_its_gain(gain, retrieval, but
         assert verdict.startswith("**Idea 1 relights A better") and but in verdict
 
 
-# -- chapter 7: LightSide -------------------------------------------------------------------
+# -- chapter 8: LightSide -------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("gain", "headline"),
     [
@@ -320,7 +320,7 @@ def test_light_side_headline_follows_the_gain(gain: Estimate, headline: str) -> 
     assert "needs more than 10% over the whole interval" in verdict
 
 
-# -- chapter 8: RelightQuality --------------------------------------------------------------
+# -- chapter 9: RelightQuality --------------------------------------------------------------
 @pytest.mark.parametrize(
     ("gains", "count", "present", "absent"),
     [
@@ -355,7 +355,7 @@ def test_relight_quality_counts_only_clear_wins(gains, count, present, absent) -
         assert words not in verdict
 
 
-# -- chapter 8: DesignComparison ------------------------------------------------------------
+# -- chapter 9: DesignComparison ------------------------------------------------------------
 def _designs(
     gains: tuple[Estimate, ...],
     seconds: tuple[tuple[float | None, float | None], ...],
@@ -500,7 +500,7 @@ def test_design_comparison_over_runs_reports_both_spreads() -> None:
         dpl.DesignComparison.from_runs([single, dataclasses.replace(single, lamps=(5,))])
 
 
-# -- chapter 8: LampsOrClasses --------------------------------------------------------------
+# -- chapter 9: LampsOrClasses --------------------------------------------------------------
 REACH = {dpl.REACHES: _db(9.0), dpl.FALLS_SHORT: _db(1.0), dpl.UNDECIDED: _db(4.1, 0.3)}
 FOLLOW = {"follows": _e(0.7, 0.05), "imposes": _e(0.0, 0.05), "against": _e(-0.5, 0.05)}
 FOLLOW["undecided"] = _e(0.05, 0.10)  # the chapter's r = 0.05 ± 0.10

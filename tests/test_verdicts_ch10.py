@@ -1,4 +1,4 @@
-"""Every branch of the verdicts of chapters 9 (real faces) and 10 (limits), from hand-made
+"""Every branch of the verdicts of chapters 10 (real faces) and 10 (limits), from hand-made
 numbers (no training), and the held-out split the Extended Yale B and LFW cells train on."""
 
 from __future__ import annotations

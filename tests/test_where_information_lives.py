@@ -1,4 +1,4 @@
-"""Chapter 6's experiments (sepviz.experiments.where_information_lives) on codes whose answer
+"""Chapter 7's experiments (sepviz.experiments.where_information_lives) on codes whose answer
 is known by design: tiny images, hand-made codes, an untrained model. Every branch of the
 verdicts is run from hand-made numbers in tests/test_verdicts_ch06.py."""
 
@@ -105,7 +105,7 @@ def test_decoder_identity_runs_on_a_tiny_model(faces_ab) -> None:
 
 
 def test_chapter_6_no_longer_builds_hybrid_decoders() -> None:
-    """Hybrids are chapter 3's experiment (deepfakes.layer_swap), measured once."""
+    """Hybrids are chapter 4's experiment (deepfakes.layer_swap), measured once."""
     assert not hasattr(wil, "HybridDecoders") and not hasattr(wil, "hybrid_decoders")
     assert not hasattr(wil, "fast_mig") and not hasattr(wil, "MARGIN")
 

@@ -185,6 +185,11 @@ def test_the_zoo_stores_half_precision_and_the_numbers_do_not_move(
     truth = full.swap(faces.images, to="B")
     assert float(psnr(again.swap(faces.images, to="B"), truth).mean()) > 60  # dB: 0.1% error
     assert zoo.stale(zoo.cache_dir()) == []
+    # the file proves itself outside the zoo too: its stored SHA-256 is of the half weights
+    from sepviz.models import DeepFakes
+
+    loaded = DeepFakes.load(path)
+    torch.testing.assert_close(loaded.swap(faces.images, to="B"), again.swap(faces.images, to="B"))
 
 
 def test_store_folder_half_rewrites_float32_models_and_their_cards(
@@ -206,3 +211,40 @@ def test_store_folder_half_rewrites_float32_models_and_their_cards(
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(ValueError, match="does not match the SHA-256"):
         zoo.store_folder_half(zoo.cache_dir())
+
+
+def test_a_model_depends_on_its_own_class_and_posed_faces_on_the_warp(
+    counted_fits: list[int],
+) -> None:
+    assert zoo.model_code("VAE") == ("models/base.py", "models/vae.py")
+    assert "models/deepfakes.py" in zoo.model_code("MultiDecoder")  # its shared-encoder base
+    assert zoo.model_code(None) == ("models",)
+    with pytest.raises(ValueError, match="model_class must name a model"):
+        zoo.model_code("ModelConfig")
+    frontal = zoo.trained("autoencoder", latent_dim=4, **TINY)
+    turned = zoo.trained("autoencoder", latent_dim=4, yaw=(-30.0, 30.0), **TINY)
+    assert len(counted_fits) == 2  # the pose range names other faces: another model
+    cards = {
+        tuple(card["args"]["options"].get("yaw", ())): card
+        for card in map(json.loads, map(Path.read_text, zoo.cache_dir().glob("*.json")))
+    }
+    assert "data/pose.py" in cards[(-30.0, 30.0)]["code"]
+    assert "data/pose.py" not in cards[()]["code"]
+    assert "models/autoencoder.py" in cards[()]["code"]
+    assert frontal.latent_dim == turned.latent_dim == 4  # the pose range is no config field
+
+
+def test_the_two_faders_recipe_turns_heads_and_reads_both() -> None:
+    from sepviz.recipes import kind_of, recipe
+
+    entry = recipe("fadernet2")
+    assert entry.posed({}) and not recipe("fadernet").posed({})
+    assert recipe("deepfakes").posed({"yaw": (-20, 20)})
+    faces = entry.training_faces(64, 16, seed=0)
+    y = entry.target(faces)
+    assert y.shape == (64, 2) and float(y.abs().max()) <= 1
+    torch.testing.assert_close(y[:, 1], faces.factors["yaw"] / 40)
+    assert float(faces.factors["yaw"].abs().max()) > 20  # the whole yaw range, by default
+    model = entry.build(16)
+    assert model.attribute_dim == 2 and kind_of(model) == "fadernet2"
+    assert kind_of(recipe("fadernet").build(16)) == "fadernet"

@@ -12,7 +12,7 @@ and reports the error as usual.
 The longest chapters start first (:data:`FIRST`).
 
 Usage: ``python tools/execute_book.py [--jobs N] [--cache DIR] [CHAPTER ...]`` (default: every
-chapter, one job per core, at most 4; a CHAPTER is a notebook's name, e.g. ``04_fadernet``;
+chapter, one job per core, at most 4; a CHAPTER is a notebook's name, e.g. ``05_fadernet``;
 ``--cache``: another Jupyter cache than the build's, e.g. an empty one to run every chapter).
 """
 
@@ -33,7 +33,7 @@ CACHE = ROOT / "_build" / ".jupyter_cache"
 # the longest first (measured in CI with the shipped models: 6 probes ~340 s, 9 real faces
 # ~190 s, then ~20-80 s each). When a chapter trains a model another one needs (make
 # pretrained), the zoo's lock makes the second wait for it rather than train it twice.
-FIRST = ("06_", "09_", "05_", "04_", "08_", "03_", "02_")
+FIRST = ("07_", "10_", "06_", "05_", "03_", "09_", "04_", "02_")
 """Chapter prefixes in the order to start them, longest first; the others follow in the
 table of contents' order."""
 

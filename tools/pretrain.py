@@ -10,12 +10,12 @@ fails while a shipped model is stale. It
    empty Jupyter cache, so each model a chapter trains (through :func:`sepviz.zoo.cached`) is
    loaded when still current and trained and saved there, with its card, when missing;
 3. stores every model's weights in half precision (:func:`sepviz.zoo.store_folder_half`);
-4. lists what the folder holds.
+4. lists what the folder holds: each model's training time (from its History) and size.
 
 Chapters run as the book's build runs them (:mod:`tools.execute_book`: two at a time, one
 thread each), so the training times the models' histories carry are those of the chapters'
 own two-core machine. Takes about 80 minutes on two cores when every model is missing (42
-models: the headline models of chapters 2, 3, 4, 5 and 8 three times, one per seed).
+models: the headline models of chapters 2, 4, 5, 6 and 9 three times, one per seed).
 
 Usage: ``python tools/pretrain.py [--jobs N] [--keep DIR]`` (``--keep``: the executed chapters
 stay in that Jupyter cache, to read their verdicts).
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             str(ROOT / "tools" / "execute_book.py"),
             f"--jobs={args.jobs}",
             f"--cache={jupyter_cache}",
+            "--timeout=14400",  # a cell that trains several models may take an hour here
         ]
         done = subprocess.run(command, env=env, check=False)
     for lock in folder.glob("*.lock"):
@@ -64,11 +65,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pretrain: stored {path.name} in half precision")
     models = sorted(folder.glob("*.pt"))
     size = sum(p.stat().st_size for p in models) / 2**20
+    print(training_times(models))
     print(f"pretrain: {len(models)} models, {size:.1f} MiB in {folder.relative_to(ROOT)}")
     stale = zoo.stale(folder)
     if stale:
         print(f"pretrain: still stale: {[p.name for p in stale]}")
     return done.returncode or int(bool(stale))
+
+
+def training_times(models: list[Path]) -> str:
+    """A table of each model's training time (from the History saved in its file: the fit's
+    wall-clock seconds on the machine that trained it) and size, with the total."""
+    from sepviz.checkpoint import load_model_file
+
+    lines, total = [f"{'model':<52} {'trained (s)':>11} {'MiB':>6}"], 0.0
+    for path in models:
+        history = load_model_file(path).history
+        seconds = history.seconds if history is not None else float("nan")
+        total += 0.0 if history is None else seconds
+        lines.append(f"{path.name:<52} {seconds:>11.0f} {path.stat().st_size / 2**20:>6.2f}")
+    lines.append(f"{'all ' + str(len(models)) + ' models':<52} {total:>11.0f}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

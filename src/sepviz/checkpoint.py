@@ -14,9 +14,15 @@ A model file (``model.pt`` of ``sepviz train``, a cache entry of :mod:`sepviz.zo
   memory) so that its parameter count and every tensor's name and shape are checked against
   the file's before a real model is allocated.
 
+A file may also carry the SHA-256 of its own contents (``SepvizModel.save`` and a ``last.pt``
+store it under :data:`sepviz.train.DIGEST_KEY`): :func:`check_state` checks a model file's
+whenever the file's bytes were not checked against a record beside it, so a ``model.pt``
+copied without its ``.sha256`` is still checked, and a file of an older sepviz (no digest)
+still loads. A ``last.pt``'s is checked by its reader (:func:`check_stored_digest`).
+
 :func:`build_model` then builds the model from the checked state. :func:`weights_digest`
 hashes a state dict's tensors (the weights of a training checkpoint, which ``sepviz train``
-records per step in its ``run.json``).
+records per step in its ``run.json``, and a file's own contents digest).
 """
 
 from __future__ import annotations
@@ -67,8 +73,9 @@ class DamagedFileError(ModelFileError):
 @dataclass(frozen=True)
 class ModelState:
     """What :func:`read_model_file` found: the checked ``state`` (class, config, weights,
-    history), the file, and whether its bytes matched a recorded SHA-256 (``verified``; False
-    when nothing was recorded beside it)."""
+    history), the file, and whether a SHA-256 checked it (``verified``: its bytes matched the
+    one recorded beside it, or its contents the one stored in it; False for a file that
+    carries neither, e.g. of an older sepviz)."""
 
     state: dict[str, Any]
     path: Path
@@ -204,7 +211,8 @@ def read_model_file(
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        DamagedFileError: its bytes do not match the SHA-256 (both named).
+        DamagedFileError: its bytes do not match the SHA-256 (both named), or a model file's
+            contents the SHA-256 stored in it.
         ModelFileError: anything else wrong, in one sentence naming the file and, for a
             config field, its bound.
     """
@@ -228,14 +236,29 @@ def read_model_file(
                 f"{actual[:16]}...): the file is damaged or was changed"
             )
     state = load_weights_only(data, path)
-    check_state(state, path, model_class)
-    return ModelState(state, path, record is not None)
+    check_state(state, path, model_class, bytes_checked=record is not None)
+    return ModelState(state, path, record is not None or _digest_checked_here(state))
 
 
-def check_state(state: Any, path: Path, model_class: str | None = None) -> None:
-    """Check a loaded model file's structure, class, config bounds and tensor shapes (the
-    model is built on the ``meta`` device: no memory); a :class:`ModelFileError` names the
-    file and what is wrong."""
+def check_state(
+    state: Any, path: Path, model_class: str | None = None, bytes_checked: bool = False
+) -> None:
+    """Check a loaded model file: its structure, its class, its config bounds, its tensor
+    shapes (the model is built on the ``meta`` device: no memory), then the SHA-256 of its
+    contents stored in it (:data:`sepviz.train.DIGEST_KEY`, when present and ``bytes_checked``
+    is False). A :class:`ModelFileError` (:class:`DamagedFileError` for a digest that does not
+    match) names the file and what is wrong.
+
+    ``bytes_checked``: the file's bytes already matched a SHA-256 recorded beside it (a
+    ``.sha256`` or a zoo card), which covers everything the stored digest covers; the stored
+    one is then not computed again. (The zoo rewrites its files in half precision after
+    ``save``, so the digest stored in a zoo file is that of its float32 weights: only the
+    card's SHA-256 checks it.)
+
+    A training checkpoint's digest (``last.pt``: it holds ``optimizers``) is left to the code
+    that reads it (:func:`sepviz.train.check_contents`: resuming, ``SepvizModel.load``, ``sepviz
+    swap``), which raises :class:`DamagedFileError` itself rather than "cannot resume".
+    """
     if not isinstance(state, dict) or not isinstance(
         state.get("state_dict", state.get("model")), dict
     ):
@@ -257,6 +280,55 @@ def check_state(state: Any, path: Path, model_class: str | None = None) -> None:
         check_history(state["history"], path)
     expected = _meta_state(klass, config, path)
     _compare_tensors(state.get("state_dict", state.get("model")), expected, path, name)
+    # last, as SepvizModel.load has always done it: a crafted file is named for what is wrong
+    # with it (its class, a bound), a file right in every other way for the digest
+    if not bytes_checked and _digest_checked_here(state):
+        check_stored_digest(state, path)
+
+
+def _digest_checked_here(state: Any) -> bool:
+    """Whether :func:`check_state` checks the digest stored in ``state``: a model file's (what
+    ``SepvizModel.save`` writes), not a training checkpoint's (see :func:`check_state`)."""
+    return _stored_digest(state) is not None and "optimizers" not in state
+
+
+def _stored_digest(state: Any) -> Any:
+    """The SHA-256 a file stores of its own contents, ``None`` when it has none."""
+    from sepviz.train import DIGEST_KEY
+
+    return state.get(DIGEST_KEY) if isinstance(state, dict) else None
+
+
+def check_stored_digest(state: Mapping[str, Any], path: Path) -> bool:
+    """Check the SHA-256 a loaded file stores of its own contents (:data:`sepviz.train.
+    DIGEST_KEY`, by :func:`sepviz.train.check_contents`, the one definition of it); returns
+    False when the file stores none (a file of an older sepviz), True when it matched.
+
+    Raises:
+        DamagedFileError: the contents do not match it (naming ``path``).
+        ModelFileError: it is not a SHA-256, or the contents cannot be hashed (a sparse
+            tensor, a list nested too deep, ...), in sepviz's words.
+    """
+    from sepviz.train import check_contents
+
+    stored = _stored_digest(state)
+    if stored is None:
+        return False
+    if not isinstance(stored, str) or not _HEX64.fullmatch(stored):
+        raise ModelFileError(
+            f"{path} is damaged: the SHA-256 stored in it is not 64 hex digits "
+            f"({_clip(repr(stored), 40)})"
+        )
+    try:
+        check_contents(state, path)
+    except ModelFileError:
+        raise
+    except (RuntimeError, TypeError, ValueError, RecursionError) as error:
+        raise ModelFileError(
+            f"{path} is not a sepviz model file: its contents cannot be hashed to check the "
+            f"SHA-256 stored in it ({type(error).__name__})"
+        ) from None
+    return True
 
 
 def model_class_named(name: Any) -> type[SepvizModel] | None:
@@ -370,6 +442,11 @@ def _compare_tensors(found: Mapping[str, Any], expected: Mapping[str, Any], path
         )
     for key, want in expected.items():
         have = found[key]
+        if isinstance(have, torch.Tensor) and have.layout != torch.strided:
+            # sparse and other layouts: torch's own checks below would fail in its words
+            raise ModelFileError(
+                f"{path}: tensor {key!r} is stored as {have.layout}, not as a plain tensor"
+            )
         if not isinstance(have, torch.Tensor) or tuple(have.shape) != tuple(want.shape):
             shape = tuple(have.shape) if isinstance(have, torch.Tensor) else type(have).__name__
             raise ModelFileError(

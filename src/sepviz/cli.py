@@ -31,13 +31,15 @@ Nothing is lost and nothing is found late:
 * figures are written to a temporary file and renamed, and SIGTERM cleans up like Ctrl-C.
 
 Mistakes a user can make print one line ``sepviz: error: ...`` naming the file or flag and
-the fix, and exit with status 2, as argparse does for a bad flag; no traceback.
+the fix, and exit with status 2, as argparse does for a bad flag; no traceback. A warning (an
+--input file skipped, ...) is one line ``sepviz: warning: ...``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import errno
 import json
 import math
@@ -60,9 +62,9 @@ if TYPE_CHECKING:
     from sepviz.models.base import SepvizModel
 
 PROG = "sepviz"
-MODELS = ("autoencoder", "deepfakes", "fadernet", "multidecoder")
+MODELS = ("autoencoder", "deepfakes", "fadernet", "fadernet2", "multidecoder", "vae")
 DEFAULT_IDENTITIES = ("A", "B")
-DEFAULT_LAMBDA_MAX = 3e-4  # FaderNet.fit's default, written out so that --help needs no torch
+DEFAULT_LAMBDA_MAX = 3e-4  # FaderNetConfig's default, written out so that --help needs no torch
 DEFAULT_VALUES = (-1.0, -0.5, 0.0, 0.5, 1.0)
 AUTOENCODER_PEOPLE = 8
 MODEL_FILE = "model.pt"
@@ -204,8 +206,9 @@ def _add_train(commands: Any) -> None:
             "Render synthetic faces, train a model on them and write OUT/model.pt, "
             "OUT/history.json and the checkpoint OUT/last.pt. deepfakes: one image group and "
             "one decoder per --identities person; fadernet: attribute y = light azimuth / 60 "
-            "in [-1, 1]; multidecoder: one decoder per light class (left, centre, right); "
-            f"autoencoder: {AUTOENCODER_PEOPLE} random people. The run holds a lock on OUT "
+            "in [-1, 1]; fadernet2: y = (light azimuth / 60, head yaw / 40), heads turned; "
+            "multidecoder: one decoder per light class (left, centre, right); "
+            f"autoencoder and vae: {AUTOENCODER_PEOPLE} random people. The run holds a lock on OUT "
             "(a second run into it is refused) and marks OUT incomplete in OUT/run.json until "
             "model.pt is written."
         ),
@@ -276,7 +279,8 @@ def _add_train(commands: Any) -> None:
         "--lambda-max",
         type=_non_negative_float,
         default=None,
-        help="fadernet only: final weight of the adversarial latent loss, ramped up from 0 "
+        help="fadernet and fadernet2 only: final weight of the adversarial latent loss, "
+        "ramped up from 0 "
         f"over the first half of training; 0 trains a plain conditional autoencoder "
         f"(default: {DEFAULT_LAMBDA_MAX})",
     )
@@ -470,12 +474,6 @@ def _writable_folder(folder: Path, flag: str, value: Path) -> None:
         ) from None
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _remove_temporary_files(folder: Path, names: Sequence[str]) -> None:
     """Delete the temporary files an interrupted atomic write of ``names`` left in ``folder``
     (``.model.pt.*.tmp``, ...; only while this run holds the folder's lock), with a note."""
@@ -559,6 +557,8 @@ def _save(fig: Any, out: Path) -> Path:
     partial figure. The figure is closed."""
     import matplotlib.pyplot as plt
 
+    from sepviz.utils import _umask  # one reading of the umask for every atomic write
+
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -582,34 +582,20 @@ def _save(fig: Any, out: Path) -> Path:
 
 # -- the device --------------------------------------------------------------------------------
 def _check_device_env() -> None:
-    """``SEPVIZ_DEVICE``, when set, must name a device this machine has (the training loop reads
-    it): a :class:`CLIError` instead of torch's traceback for ``tpu``, an empty value, ..."""
-    value = os.environ.get("SEPVIZ_DEVICE")
-    if value is None:
+    """``SEPVIZ_DEVICE``, when set, must name a device this machine has: checked by
+    :func:`sepviz.utils.pick_device` (which the training loop calls too), before any work, as
+    a :class:`CLIError` instead of a failure deep in training for ``tpu``, an empty value, ..."""
+    if os.environ.get("SEPVIZ_DEVICE") is None:
         return
-    hint = "unset it, or set it to cpu, cuda, cuda:N or mps"
-    if not value.strip():
-        raise CLIError(f"the environment variable SEPVIZ_DEVICE is set but empty; {hint}")
-    import torch
+    from sepviz.utils import pick_device
 
     try:
-        device = torch.device(value)
-    except (RuntimeError, ValueError, TypeError):
-        raise CLIError(f"SEPVIZ_DEVICE={value[:40]!r} is not a device; {hint}") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise CLIError(f"SEPVIZ_DEVICE={value!r}, but CUDA is not available here; {hint}")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise CLIError(
-                f"SEPVIZ_DEVICE={value!r}, but this machine has {torch.cuda.device_count()} "
-                f"CUDA device(s) (cuda:0 ...); {hint}"
-            )
-    elif device.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise CLIError(f"SEPVIZ_DEVICE={value!r}, but MPS is not available here; {hint}")
-    elif device.type != "cpu":
-        raise CLIError(f"SEPVIZ_DEVICE={value!r}: sepviz trains on cpu, cuda or mps; {hint}")
+        pick_device()
+    except ValueError as error:
+        # pick_device lists the device types for a bad name; for one this machine lacks, say
+        # which ones there are to choose from
+        choose = "or " if "use cuda" in str(error) else "set it to cpu, cuda, cuda:N or mps, or "
+        raise CLIError(f"{error}; {choose}unset it to pick the best device") from None
 
 
 # -- train -----------------------------------------------------------------------------------
@@ -737,9 +723,17 @@ def _check_earlier_run(args: argparse.Namespace, record: dict[str, Any] | None) 
     return args.resume and (out / CHECKPOINT_FILE).exists()
 
 
-def _run_arguments(args: argparse.Namespace, options: dict[str, Any]) -> dict[str, Any]:
+def _takes_lambda(entry: Any) -> bool:
+    """Whether the recipe's model has FaderNet's ``lambda_max`` (``--lambda-max``)."""
+    return "lambda_max" in {f.name for f in dataclasses.fields(entry.model_class().Config)}
+
+
+def _run_arguments(
+    args: argparse.Namespace, options: dict[str, Any], takes_lambda: bool
+) -> dict[str, Any]:
     """What run.json records: every flag that shapes the data or the training
-    (:data:`RESUMED_FLAGS`), and the steps."""
+    (:data:`RESUMED_FLAGS`; ``lambda_max`` for a model that has it, given or not), and the
+    steps."""
     arguments: dict[str, Any] = {
         "model": args.model,
         "size": args.size,
@@ -750,7 +744,7 @@ def _run_arguments(args: argparse.Namespace, options: dict[str, Any]) -> dict[st
     }
     if "identities" in options:
         arguments["identities"] = list(options["identities"])
-    if args.model == "fadernet":
+    if takes_lambda:  # fadernet and fadernet2: its default is recorded too
         lam = args.lambda_max if args.lambda_max is not None else DEFAULT_LAMBDA_MAX
         arguments["lambda_max"] = lam
     arguments["steps"] = args.steps
@@ -924,9 +918,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     entry = recipe(args.model)
     if args.identities is not None and "identities" not in entry.face_options:
         raise CLIError(f"--identities applies to deepfakes only, not {args.model}")
-    if args.lambda_max is not None and "lambda_max" not in entry.fit_options:
-        raise CLIError(f"--lambda-max applies to fadernet only, not {args.model}")
+    if args.lambda_max is not None and not _takes_lambda(entry):
+        fader = " and ".join(kind for kind in MODELS if kind.startswith("fadernet"))
+        raise CLIError(f"--lambda-max applies to {fader} only, not {args.model}")
     options = _face_options(args, entry)
+    if args.lambda_max is not None:  # a setting of FaderNet's config
+        options["lambda_max"] = args.lambda_max
     _check_face_memory(args)
     out: Path = args.out
     _writable_folder(out, "--out", out)
@@ -943,7 +940,7 @@ def _train(args: argparse.Namespace, entry: Any, options: dict[str, Any]) -> int
     out: Path = args.out
     record = _read_record(out, overwrite=args.overwrite and not args.resume)
     resuming = _check_earlier_run(args, record)
-    arguments = _run_arguments(args, options)
+    arguments = _run_arguments(args, options, _takes_lambda(entry))
     if resuming:
         _check_resume_arguments(out, record, arguments)
 
@@ -964,8 +961,6 @@ def _train(args: argparse.Namespace, entry: Any, options: dict[str, Any]) -> int
         "progress": args.progress,
         "callbacks": [_weights_recorder(out, record, args.steps, args.checkpoint_every)],
     }
-    if args.lambda_max is not None:
-        fit_kwargs["lambda_max"] = args.lambda_max
     history = entry.fit(model, faces, args.steps, **fit_kwargs).history
 
     model_path = model.save(out / MODEL_FILE)
@@ -989,6 +984,7 @@ def load_model(path: Path) -> SepvizModel:
         DamagedFileError,
         ModelFileError,
         build_model,
+        check_stored_digest,
         read_model_file,
         sidecar_of,
     )
@@ -1000,14 +996,16 @@ def load_model(path: Path) -> SepvizModel:
     _refuse_unfinished(path)
     try:
         checked = read_model_file(path)
+        # read_model_file checks a model.pt's own SHA-256 and leaves a last.pt's to its reader
+        sure = checked.verified or check_stored_digest(checked.state, checked.path)
     except DamagedFileError as error:
         raise CLIError(f"{error}; train it again with 'sepviz train', or restore a copy") from None
     except ModelFileError as error:
         raise CLIError(str(error)) from None
-    if not checked.verified:
+    if not sure:
         _note(
-            f"{_short(path)} has no SHA-256 beside it ({sidecar_of(path).name}), so its bytes "
-            "are not checked"
+            f"{_short(path)} has no SHA-256 beside it ({sidecar_of(path).name}) nor in it (a "
+            "file of an older sepviz?), so its weights are not checked"
         )
     return build_model(checked)
 
@@ -1029,13 +1027,37 @@ def _refuse_unfinished(path: Path) -> None:
 
 
 def _input_images(folder: Path, size: int, n: int) -> torch.Tensor:
-    """The first ``n`` images of ``folder`` (sorted by name), as (n, 3, size, size)."""
+    """The first ``n`` images of ``folder`` (sorted by name), as (at most n, 3, size, size)
+    float32 in [0, 1]; the files after them are not opened (a folder of 100,000 photos costs
+    ``n`` reads)."""
     from sepviz.data.real import load_folder
 
     if not folder.exists():
-        raise CLIError(f"--input {folder} does not exist")
-    faces = load_folder(folder, size=size, pseudo_labels=False)
-    return faces.images[:n]
+        raise CLIError(f"--input {_short(folder)} does not exist")
+    return load_folder(folder, size=size, pseudo_labels=False, n=n).images
+
+
+def _recipe_of(model: SepvizModel) -> tuple[str | None, Any]:
+    """The recipe kind and entry of a loaded model; ``(None, None)`` for a model no recipe
+    trains (a PCA, an ErasedFaderNet of the book), which swap and relight refuse."""
+    from sepviz.recipes import kind_of, recipe
+
+    try:
+        kind = kind_of(model)
+    except ValueError:
+        return None, None
+    return kind, recipe(kind)
+
+
+def _what(model: SepvizModel, kind: str | None) -> str:
+    """The model's class (``"VAE"``), and its recipe where the class alone does not say why a
+    command refuses it (``"FaderNet with attribute_dim 2 ('sepviz train fadernet2')"``)."""
+    name = type(model).__name__
+    if kind is None or kind == name.lower():
+        return name
+    dim = getattr(getattr(model, "config", None), "attribute_dim", None)
+    extra = f" with attribute_dim {dim}" if dim is not None else ""
+    return f"{name}{extra} ('sepviz train {kind}')"
 
 
 def cmd_swap(args: argparse.Namespace) -> int:
@@ -1043,13 +1065,13 @@ def cmd_swap(args: argparse.Namespace) -> int:
     import torch
 
     from sepviz.data.synthetic import PERSONS, make_faces
-    from sepviz.recipes import kind_of, recipe
     from sepviz.viz import image_grid
 
     model = load_model(args.model)
-    if not recipe(kind_of(model)).swap:
+    kind, entry = _recipe_of(model)
+    if entry is None or not entry.swap:
         raise CLIError(
-            f"swap needs a DeepFakes model, but {args.model} holds a {type(model).__name__}; "
+            f"swap needs a DeepFakes model, but {args.model} holds a {_what(model, kind)}; "
             "train one with 'sepviz train deepfakes'"
         )
     names = model.names
@@ -1083,7 +1105,6 @@ def cmd_relight(args: argparse.Namespace) -> int:
     """``sepviz relight``: one row per face; columns are light values or light classes."""
     from sepviz.data.synthetic import make_faces
     from sepviz.grids import decoder_swap_grid, relight_grid
-    from sepviz.recipes import kind_of, recipe
     from sepviz.viz import swap_grid
 
     if args.values is not None and len(args.values) > limits.MAX_VALUES:
@@ -1092,11 +1113,12 @@ def cmd_relight(args: argparse.Namespace) -> int:
             "a figure"
         )
     model = load_model(args.model)
-    how = recipe(kind_of(model)).relight
+    kind, entry = _recipe_of(model)
+    how = entry.relight if entry is not None else None
     if how is None:
         raise CLIError(
             f"relight needs a FaderNet or MultiDecoder model, but {args.model} holds a "
-            f"{type(model).__name__}; train one with 'sepviz train fadernet' or "
+            f"{_what(model, kind)}; train one with 'sepviz train fadernet' or "
             "'sepviz train multidecoder'"
         )
     if how == "decoders" and args.values is not None:
@@ -1140,7 +1162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(None if argv is None else list(argv))
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), _warnings_in_one_line():
             return int(args.func(args))
     except KeyboardInterrupt as error:
         word = "terminated" if isinstance(error, Terminated) else "interrupted"
@@ -1169,6 +1191,21 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def _warnings_in_one_line() -> Iterator[None]:
+    """While a command runs, a warning (files of --input skipped, ...) is one line
+    ``sepviz: warning: ...``, not Python's source path and line of code."""
+    import warnings
+
+    def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+        text = " ".join(str(message).split())
+        print(f"{PROG}: warning: {_short(text, 600)}", file=sys.stderr)
+
+    with warnings.catch_warnings():  # puts Python's showwarning back
+        warnings.showwarning = show
+        yield
 
 
 def _interrupt_hint(args: argparse.Namespace) -> str:

@@ -24,6 +24,8 @@ CONFIG_BOUNDS: dict[str, tuple[int, int]] = {
     "attribute_dim": (1, 64),  # FaderNet's y: one number per attribute
     "n_bins": (2, 256),  # FaderNet's discriminator classes per attribute
     "discriminator_steps": (1, 100),  # discriminator updates per step (time, not memory)
+    "memory": (2, 1 << 20),  # FaderNet's remembered latents: memory x latent_dim floats
+    "discriminator_batch": (1, 1 << 20),  # latents per discriminator update
 }
 """Inclusive bounds of a model config's integer fields, checked before a model is built."""
 MAX_PARAMETERS = 400_000_000

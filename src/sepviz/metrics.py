@@ -508,3 +508,26 @@ def dci(
         "importance": imp,
         "factors": list(facts),
     }
+
+
+# -- distances between sets of faces ---------------------------------------------------------
+def frechet_distance(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
+    """The Fréchet distance between Gaussians fitted to two sets of features (as FID, Heusel
+    et al. 2017, computes it on Inception features): ``|mu_a - mu_b|^2 + Tr(C_a + C_b -
+    2 (C_a C_b)^(1/2))``, >= 0, 0 for two sets with one mean and one covariance.
+
+    Args:
+        a, b: (N_a, k) and (N_b, k) features, N >= 2 each (the same k).
+    """
+    x, y = (np.asarray(to_numpy(t), dtype=np.float64) for t in (a, b))
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 2:
+        raise ValueError(
+            f"a and b must be (N, k) features with one k and N >= 2, got {x.shape} and {y.shape}"
+        )
+    mean = float(((x.mean(0) - y.mean(0)) ** 2).sum())
+    ca, cb = np.atleast_2d(np.cov(x.T)), np.atleast_2d(np.cov(y.T))
+    # Tr (Ca Cb)^(1/2) = Tr (Ca^(1/2) Cb Ca^(1/2))^(1/2): a symmetric PSD matrix, stable in eigh
+    values, vectors = np.linalg.eigh(ca)
+    root_a = (vectors * np.sqrt(values.clip(min=0))) @ vectors.T
+    cross = np.sqrt(np.linalg.eigvalsh(root_a @ cb @ root_a).clip(min=0)).sum()
+    return max(0.0, mean + float(np.trace(ca) + np.trace(cb) - 2 * cross))

@@ -258,7 +258,7 @@ def probe(
     Features are standardised (fitted on each training fold only); ``whiten=True`` whitens
     them instead (PCA with unit variance in every direction), so that a signal written into a
     direction of tiny variance weighs as much as any other: an encoder trained against an
-    adversary hides the light there, where the standardised probe misses it (chapter 4).
+    adversary hides the light there, where the standardised probe misses it (chapter 5).
     Class labels (ints, bools, strings) use :class:`~sklearn.model_selection.StratifiedKFold` and a
     ``LogisticRegression`` (``kind="linear"``) or an ``MLPClassifier`` with one hidden layer
     of ``hidden`` ReLU units (``kind="mlp"``), scored by accuracy. Float labels use

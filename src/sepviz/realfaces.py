@@ -1,4 +1,4 @@
-"""Relighting real faces (chapter 9): light-safe augmentation, light models, light checks.
+"""Relighting real faces (chapter 10): light-safe augmentation, light models, light checks.
 
 Real photo sets are small and have no light labels, so the light label is the left/right
 luminance pseudo-label of :func:`sepviz.data.real.lighting_pseudo_label`, and the set is
@@ -124,6 +124,7 @@ def fit_light_fader(
     y: torch.Tensor,
     steps: int = 600,
     lambda_max: float = DEFAULT_LAMBDA_MAX,
+    lambda_ramp: int | None = None,
     flips: bool = True,
     seed: int = 0,
     batch_size: int = 32,
@@ -141,13 +142,14 @@ def fit_light_fader(
             the image's left.
         steps: training steps.
         lambda_max: adversary weight (0: the control, a plain conditional autoencoder).
+        lambda_ramp: steps over which it rises from 0 (``None``: half the steps).
         flips: train on :func:`with_flips` (2N faces, light flipped with the image).
         seed: seeds the weights and the batches.
         batch_size, n_bins, discriminator_steps, latent_dim: see ``FaderNet`` / ``fit``. The
             defaults suit about a hundred faces: few bins and one discriminator step per
             step, so the discriminator memorises less.
         cache: train once per training set and settings, then load (:func:`_cached`).
-        fit_kwargs: passed to ``FaderNet.fit`` (``progress``, ``lambda_ramp``, ...).
+        fit_kwargs: passed to ``FaderNet.fit`` (``progress``, ``device``, ...).
 
     Returns:
         The trained model in eval mode; ``model.history`` holds its training History.
@@ -166,12 +168,13 @@ def fit_light_fader(
             latent_dim=latent_dim,
             n_bins=n_bins,
             discriminator_steps=discriminator_steps,
+            lambda_max=lambda_max,
+            lambda_ramp=lambda_ramp,
         )
         model.fit(
             x.float(),
             y.float()[:, None],
             steps=steps,
-            lambda_max=lambda_max,
             batch_size=batch_size,
             seed=seed,
             **fit_kwargs,
@@ -187,6 +190,8 @@ def fit_light_fader(
         discriminator_steps=discriminator_steps,
         latent_dim=latent_dim,
     )
+    if lambda_ramp is not None:  # the same key as before for the default ramp
+        settings["lambda_ramp"] = lambda_ramp
     return _cached("fadernet", x, y, train, cache, {**settings, **fit_kwargs})
 
 
@@ -202,7 +207,9 @@ def _cached(
 
     kept = {k: v for k, v in settings.items() if k not in ("progress", "device")}
     args = {"faces": zoo.data_digest(x, y), **kept}
-    return zoo.cached(f"realfaces-{kind}-{x.shape[-1]}px", args, train, ("realfaces.py",))
+    klass = {"fadernet": "FaderNet", "multidecoder": "MultiDecoder"}[kind]
+    name = f"realfaces-{kind}-{x.shape[-1]}px"
+    return zoo.cached(name, args, train, ("realfaces.py",), model_class=klass)
 
 
 def fit_light_multidecoder(

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from sepviz.utils import atomic_save, pick_device, safe_load
+from sepviz.checkpoint import DamagedFileError, ModelFileError, read_model_file, weights_digest
+from sepviz.limits import MIN_BATCH
+from sepviz.utils import atomic_save, pick_device
 
 if TYPE_CHECKING:
     from sepviz.models.base import SepvizModel
@@ -39,6 +41,8 @@ the tensors of one stream are sampled jointly (FaderNet draws images with their 
 
 Callback = Callable[["SepvizModel", int, dict[str, float]], None]
 CHECKPOINT_NAME = "last.pt"
+DIGEST_KEY = "contents_sha256"
+"""The key of a file's own SHA-256 (:func:`contents_digest`) in ``last.pt`` and ``model.pt``."""
 SCHEDULES = ("constant", "cosine")
 """The learning-rate schedules of :func:`fit`."""
 
@@ -68,6 +72,24 @@ class History:
 
     @classmethod
     def from_state_dict(cls, state: Mapping[str, Any]) -> History:
+        """The History of :meth:`state_dict`: ``steps`` (list of ints), ``losses`` (name ->
+        list of numbers), ``seconds``; a ``ValueError`` names a missing or malformed key."""
+        if not isinstance(state, Mapping):
+            raise ValueError(f"a History state must be a mapping, got {type(state).__name__}")
+        for key, kind, what in (
+            ("steps", (list, tuple), "a list of steps"),
+            ("losses", Mapping, "a mapping loss name -> list of numbers"),
+            ("seconds", (int, float), "a number"),
+        ):
+            if key not in state:
+                raise ValueError(
+                    f"a History state needs the key {key!r} ({what}); it has "
+                    f"{sorted(map(str, state))}"
+                )
+            if not isinstance(state[key], kind) or isinstance(state[key], bool):
+                raise ValueError(
+                    f"a History state's {key!r} must be {what}, got {type(state[key]).__name__}"
+                )
         return cls(
             list(state["steps"]),
             {k: list(v) for k, v in state["losses"].items()},
@@ -111,6 +133,42 @@ def _step_seed(seed: int, step: int) -> int:
     return (seed * 1_000_003 + step * 7_919 + 12_345) % (2**63 - 1)
 
 
+def contents_digest(state: Mapping[str, Any]) -> str:
+    """The SHA-256 of a checkpoint's or model file's contents (every tensor, number and string
+    in it, :data:`DIGEST_KEY` left out), by :func:`sepviz.checkpoint.weights_digest`: stored
+    in the file, it is checked when the file is read back (:func:`check_contents`)."""
+    return weights_digest(_flatten({k: v for k, v in state.items() if k != DIGEST_KEY}))
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts and lists as one flat dict ``"a.b.0" -> leaf`` (what the digest hashes)."""
+    if isinstance(value, Mapping):
+        items: Iterator[tuple[Any, Any]] = iter(value.items())
+        kind = "mapping"  # not the class: a dict and an OrderedDict of the same items agree
+    elif isinstance(value, (list, tuple)):
+        items, kind = enumerate(value), "sequence"
+    else:
+        return {prefix: value}
+    flat: dict[str, Any] = {prefix: kind}  # an empty container counts too
+    for key, item in items:
+        flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def check_contents(state: Mapping[str, Any], path: Path) -> None:
+    """A :class:`~sepviz.checkpoint.DamagedFileError` naming ``path`` when ``state`` does not
+    match the SHA-256 stored in it (:data:`DIGEST_KEY`); files without one are not checked."""
+    recorded = state.get(DIGEST_KEY)
+    if recorded is None:
+        return
+    actual = contents_digest(state)
+    if actual != recorded:
+        raise DamagedFileError(
+            f"{path} does not match the SHA-256 stored in it (expected {str(recorded)[:16]}..., "
+            f"got {actual[:16]}...): the file is damaged or was changed"
+        )
+
+
 def _check_streams(streams: Streams) -> None:
     if not streams:
         raise ValueError("streams is empty: expected at least one named stream of tensors")
@@ -120,8 +178,12 @@ def _check_streams(streams: Streams) -> None:
         sizes = {key: int(t.shape[0]) for key, t in stream.items()}
         if len(set(sizes.values())) != 1:
             raise ValueError(f"tensors of stream {name!r} differ in length: {sizes}")
-        if next(iter(sizes.values())) == 0:
-            raise ValueError(f"stream {name!r} has no samples (0 images)")
+        if next(iter(sizes.values())) < MIN_BATCH:
+            raise ValueError(
+                f"stream {name!r} has {next(iter(sizes.values()))} sample(s): training needs "
+                f"{MIN_BATCH} faces at least per stream (BatchNorm normalises over a batch); "
+                "give more faces (n_faces)"
+            )
 
 
 def _batches(
@@ -175,12 +237,19 @@ def checkpoint_mismatch(
 
 
 def _resume(
-    path: Path, model: SepvizModel, device: torch.device, seed: int, batch_size: int, steps: int
+    path: Path, model: SepvizModel, seed: int, batch_size: int, steps: int
 ) -> dict[str, Any]:
-    """The checkpoint at ``path``, checked with :func:`checkpoint_mismatch` (``ValueError``)."""
-    state = safe_load(path, map_location=device)
-    if not isinstance(state, dict) or not {"model", "optimizers", "step"} <= set(state):
+    """The checkpoint at ``path``, read by :func:`sepviz.checkpoint.read_model_file` (size,
+    class, config bounds, tensor shapes), checked against the SHA-256 stored in it
+    (:func:`check_contents`) and with :func:`checkpoint_mismatch` (``ValueError``); on the CPU
+    (``load_state_dict`` copies it to the model's device)."""
+    try:
+        state = read_model_file(path).state  # the class is compared below, with the rest
+    except ModelFileError as error:
+        raise ValueError(f"cannot resume: {error}") from None
+    if not {"model", "optimizers", "step"} <= set(state):
         raise ValueError(f"{path} is not a training checkpoint of sepviz.train.fit")
+    check_contents(state, path)
     why = checkpoint_mismatch(state, model, seed, batch_size, steps)
     if why is not None:
         raise ValueError(
@@ -213,13 +282,15 @@ def fit(
         model: a :class:`~sepviz.models.base.SepvizModel`; it is moved to ``device``.
         streams: named streams of tensors (see :data:`Streams`); moved to ``device`` once.
         steps: total number of steps (a resumed run continues up to this number).
-        batch_size: samples drawn per stream and step (with replacement).
+        batch_size: samples drawn per stream and step (with replacement), >= 2: BatchNorm
+            normalises over a batch (:data:`sepviz.limits.MIN_BATCH`).
         seed: seeds the weights' initial state is *not* drawn from (the constructor did that);
             it seeds every batch draw and the global RNG of every step.
         device: ``None`` picks cuda, then mps, then cpu (:func:`sepviz.utils.pick_device`).
         amp: mixed precision on CUDA (bf16 if supported, else fp16 with a grad scaler).
         checkpoint_dir: where ``last.pt`` is written atomically every ``checkpoint_every``
-            steps and at the end; ``None`` writes nothing.
+            steps and at the end, with the SHA-256 of its contents (:func:`contents_digest`,
+            checked on resume); ``None`` writes nothing.
         resume: continue from ``checkpoint_dir/last.pt`` if it exists; it must be a run of
             this one (:func:`checkpoint_mismatch`: same class, config, seed and batch size, a
             step not beyond ``steps``).
@@ -234,14 +305,19 @@ def fit(
     Raises:
         ValueError: ``steps``, ``batch_size``, ``log_every``, ``checkpoint_every`` or ``seed``
             not an int in range, ``resume`` without ``checkpoint_dir``, a checkpoint of
-            another run (the message says what differs), or empty streams.
+            another run (the message says what differs) or a damaged one (naming the file),
+            or a stream of fewer than 2 samples.
         FloatingPointError: a loss became NaN or infinite (the message names the step).
     """
     from tqdm.auto import tqdm
 
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < MIN_BATCH:
+        raise ValueError(
+            f"batch_size must be an int >= {MIN_BATCH} (BatchNorm normalises over a batch), "
+            f"got {batch_size!r}"
+        )
     for name, value, low in (
         ("steps", steps, 0),
-        ("batch_size", batch_size, 1),
         ("log_every", log_every, 1),
         ("checkpoint_every", checkpoint_every, 1),
         ("seed", seed, 0),
@@ -264,7 +340,7 @@ def fit(
 
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     if resume and ckpt_path is not None and ckpt_path.exists():
-        state = _resume(ckpt_path, model, device, seed, batch_size, steps)
+        state = _resume(ckpt_path, model, seed, batch_size, steps)
         model.load_state_dict(state["model"])
         for name, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
@@ -276,20 +352,19 @@ def fit(
     def save(step: int) -> None:
         if ckpt_path is None:
             return
-        atomic_save(
-            {
-                "model": model.state_dict(),
-                "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
-                "scaler": scaler.state_dict() if scaler is not None else {},
-                "history": history.state_dict(),
-                "step": step,
-                "config": model.config.as_dict(),
-                "class": type(model).__name__,
-                "seed": seed,
-                "batch_size": batch_size,
-            },
-            ckpt_path,
-        )
+        state = {
+            "model": model.state_dict(),
+            "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
+            "scaler": scaler.state_dict() if scaler is not None else {},
+            "history": history.state_dict(),
+            "step": step,
+            "config": model.config.as_dict(),
+            "class": type(model).__name__,
+            "seed": seed,
+            "batch_size": batch_size,
+        }
+        state[DIGEST_KEY] = contents_digest(state)
+        atomic_save(state, ckpt_path)
 
     optimize = Optimize(optimizers, scaler)
     model.train()

@@ -25,23 +25,55 @@ LabelsLike = torch.Tensor | np.ndarray | Sequence[Any]
 """One value per sample: a tensor, an array or a list."""
 
 
+DEVICE_TYPES = ("cuda", "mps", "cpu")
+"""The devices sepviz runs on, in the order :func:`pick_device` prefers them."""
+
+
 def pick_device(prefer: str | torch.device | None = None) -> torch.device:
     """Return the best available device: ``cuda``, then ``mps``, then ``cpu``.
 
     ``prefer`` (e.g. ``"cpu"``) overrides the automatic choice; the environment variable
     ``SEPVIZ_DEVICE`` does the same for a whole run (handy to force the CPU path on a GPU box).
+
+    Raises:
+        ValueError: the device asked for (naming ``device`` or ``SEPVIZ_DEVICE``) is not one
+            of :data:`DEVICE_TYPES` (``cuda:N`` included), or this machine does not have it.
     """
-    choice = prefer if prefer is not None else os.environ.get("SEPVIZ_DEVICE")
-    if choice is not None:
-        device = torch.device(choice)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={choice!r} was asked for, but CUDA is not available")
-        return device
+    if prefer is not None:
+        return _checked_device(prefer, "device")
+    env = os.environ.get("SEPVIZ_DEVICE")
+    if env is not None:
+        return _checked_device(env, "SEPVIZ_DEVICE")
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _checked_device(choice: str | torch.device, name: str) -> torch.device:
+    """``choice`` as a device this machine has, else a ``ValueError`` naming ``name``."""
+    allowed = "cuda, cuda:N, mps or cpu"
+    try:
+        device = torch.device(choice.strip() if isinstance(choice, str) else choice)
+    except (RuntimeError, TypeError, ValueError):
+        device = None
+    if device is None or device.type not in DEVICE_TYPES:
+        shown = repr(choice[:40]) if isinstance(choice, str) else repr(choice)
+        raise ValueError(f"{name}={shown} is not a device sepviz runs on: use {allowed}")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name}={choice!r} was asked for, but CUDA is not available")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"{name}={choice!r}: this machine has {torch.cuda.device_count()} CUDA "
+                f"device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}"
+            )
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"{name}={choice!r} was asked for, but MPS is not available")
+    return device
 
 
 def budget(device: torch.device | None = None) -> str:
@@ -95,14 +127,39 @@ def _umask() -> int:
 
 
 def safe_load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Any:
-    """Load a checkpoint written by :func:`atomic_save` with ``weights_only=True`` (no pickles)."""
+    """Load a checkpoint written by :func:`atomic_save` with ``weights_only=True`` (no pickles).
+
+    Its size is bounded first (:data:`sepviz.limits.MAX_CHECKPOINT_BYTES`), and a failure is a
+    ``ValueError`` in sepviz's words naming the file (never torch's advice to load with
+    ``weights_only=False``): :func:`sepviz.checkpoint.load_weights_only`.
+    """
+    from sepviz.checkpoint import load_weights_only
+    from sepviz.limits import MAX_CHECKPOINT_BYTES
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # a text file, a truncated file, a pickle of arbitrary objects
-        raise ValueError(f"{path} is not a readable sepviz checkpoint: {error}") from error
+    size = path.stat().st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise ValueError(
+            f"{path} is {size:,} bytes, more than any sepviz checkpoint can be "
+            f"({MAX_CHECKPOINT_BYTES:,})"
+        )
+    state = load_weights_only(path.read_bytes(), path)
+    if torch.device(map_location).type == "cpu":
+        return state
+    return _to_device(state, torch.device(map_location))
+
+
+def _to_device(obj: Any, device: torch.device) -> Any:
+    """``obj`` with every tensor inside its dicts and lists moved to ``device``."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return {k: _to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_device(v, device) for v in obj)
+    return obj
 
 
 def check_images(

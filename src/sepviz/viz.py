@@ -1,4 +1,6 @@
-"""Figures: image grids, swap grids, UMAP scatter, loss and layer curves, training previews.
+"""Figures: image grids, swap grids, UMAP scatter, loss and layer curves, training previews,
+and a diagram of each model drawn from its own modules (:func:`model_diagram`, from
+:mod:`sepviz.diagram`).
 
 matplotlib is imported inside the functions. Every function returns a
 ``matplotlib.figure.Figure`` with a title (``suptitle``) and labelled axes, ready for a
@@ -15,6 +17,7 @@ import numpy as np
 import torch
 
 from sepviz import grids
+from sepviz.diagram import model_diagram as model_diagram
 from sepviz.probes import ProbeResult, check_layer_rows
 from sepviz.utils import batched, check_images, to_numpy
 

@@ -1,4 +1,5 @@
-"""Sliders on the attribute y of a FaderNet: in a kernel, precomputed, and live in the page.
+"""Sliders on the attribute y of a FaderNet (in a kernel, precomputed, live in the page) and on
+the units of a VAE's z (live in the page).
 
 * :func:`fader_slider`: an ipywidgets ``FloatSlider`` on y and an ``Image`` of the relit faces,
   redrawn whenever the slider moves. Needs a live kernel: in the published HTML (no kernel)
@@ -9,7 +10,12 @@
 * :func:`live_slider` and :func:`photo_relighter`: the FaderNet itself in the published page.
   Its decoder (and encoder) are embedded as ONNX and run by onnxruntime-web in the reader's
   browser: y moves continuously, any of the given faces, or the reader's own photo, which
-  never leaves their machine. Without scripts or WebAssembly they show a note instead.
+  never leaves their machine. Without scripts or WebAssembly they show a note instead. A
+  FaderNet with two faders (light and yaw) gets a slider each; :func:`static_slider` shows
+  it as one slider with the other fader across the columns.
+* :func:`live_traversal`: a VAE's decoder in the published page, the same way: one slider per
+  informative unit of z, the faces to start from, and a "sample" button that draws z from the
+  prior N(0, I) in the page.
 
 ipywidgets, IPython, matplotlib and PIL are imported inside the functions.
 """
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -255,6 +261,10 @@ SLIDER_VALUES = tuple(round(-1.5 + 0.25 * k, 2) for k in range(13))
 """The y of :func:`static_slider`'s frames by default: -1.5 to +1.5 in steps of 0.25 (beyond
 [-1, 1] exaggerates the light, as in the FaderNetworks paper)."""
 
+OTHER_VALUES = (-1.0, -0.5, 0.0, 0.5, 1.0)
+"""With two faders, the other attribute's values in :func:`static_slider`'s columns: the
+trained range [-1, 1] in 5 steps."""
+
 
 def static_slider(
     model: nn.Module | RelightFn,
@@ -265,8 +275,15 @@ def static_slider(
     label: str = "y",
     show_inputs: bool = True,
     fps: float = 4.0,
+    other_values: Sequence[float] = OTHER_VALUES,
+    other_label: str = "the other y",
 ) -> HTML:
     """The relit faces for every value of y, precomputed, as a slider that needs no kernel.
+
+    For a FaderNet with two faders (``attribute_dim`` 2) every frame is a grid: rows the
+    faces, columns the *other* attribute of y at each of ``other_values`` (after a first
+    column of inputs, with ``show_inputs``): the slider moves one fader, the columns show the
+    other, so the page holds both without a kernel.
 
     Args:
         model: a FaderNet-like model or ``fn(images, value) -> images`` (as in
@@ -276,16 +293,21 @@ def static_slider(
         attribute_index: which attribute of y to set.
         title: above the pictures.
         label: frame captions read ``f"{label} = {value:+.2f}"``.
-        show_inputs: put the unchanged inputs in a first row of every frame.
+        show_inputs: put the unchanged inputs in a first row of every frame (a first column
+            with two faders).
         fps: playback speed of the play button, above 0 and at most
             :data:`sepviz.limits.MAX_FPS`.
+        other_values: with two faders, the other attribute's values, one column each.
+        other_label: with two faders, its name in the captions.
 
     Returns:
         ``IPython.display.HTML`` holding :func:`frames_to_html` of one frame per value.
 
     Raises:
         ValueError: no values, more than :data:`sepviz.limits.MAX_FRAMES`, one beyond
-            ``±MAX_Y``, or ``fps`` out of bounds (all checked before any face is relit).
+            ``±MAX_Y``, ``fps`` out of bounds, a model with more than two attributes, or
+            ``attribute_index`` not one of its attributes (all checked before any face is
+            relit).
     """
     from IPython.display import HTML
 
@@ -294,6 +316,24 @@ def static_slider(
     if len(values) > MAX_FRAMES:
         raise ValueError(f"values has {len(values)} y values, more than {MAX_FRAMES} frames")
     _check_fps(fps)
+    dims = getattr(model, "attribute_dim", 1) if isinstance(model, nn.Module) else 1
+    if dims == 2:
+        return HTML(
+            _two_fader_frames(
+                model,
+                x,
+                values,
+                attribute_index,
+                other_values,
+                title,
+                label,
+                other_label,
+                show_inputs,
+                fps,
+            )
+        )
+    if dims > 2:
+        raise ValueError(f"static_slider shows 1 or 2 attributes of y, got attribute_dim {dims}")
     grid = relight_grid(model, x, values, attribute_index)  # (N, V, 3, H, W)
     frames = []
     for k in range(len(values)):
@@ -303,6 +343,38 @@ def static_slider(
     if show_inputs:
         labels = [f"top: inputs; bottom: relit, {lab}" for lab in labels]
     return HTML(frames_to_html(frames, labels, title=title, fps=fps))
+
+
+def _two_fader_frames(
+    model: nn.Module,
+    x: torch.Tensor,
+    values: list[float],
+    index: Any,
+    other_values: Sequence[float],
+    title: str,
+    label: str,
+    other_label: str,
+    show_inputs: bool,
+    fps: float,
+) -> str:
+    """:func:`static_slider`'s frames for two faders: frame v is a grid (N, W, 3, H, W) of the
+    faces with y[index] = v and the other attribute at each of ``other_values``."""
+    if isinstance(index, bool) or index not in (0, 1):
+        raise ValueError(f"attribute_index must be 0 or 1 for two faders, got {index!r}")
+    others = check_y_values(other_values, "other_values")
+    frames = []
+    with torch.no_grad():
+        for v in values:
+            columns = []
+            for w in others:
+                y = torch.tensor([v, w] if index == 0 else [w, v])  # (2,) for every face
+                columns.append(model.relight(x, y).float().cpu())  # type: ignore[operator]
+            grid = torch.stack(columns, 1)  # (N, W, 3, H, W)
+            frames.append(torch.cat([x.float().cpu()[:, None], grid], 1) if show_inputs else grid)
+    span = f"{other_label} from {others[0]:+.2f} (left) to {others[-1]:+.2f} (right)"
+    first = "inputs, then " if show_inputs else ""
+    labels = [f"{label} = {v:+.2f}; columns: {first}{span}" for v in values]
+    return frames_to_html(frames, labels, title=title, fps=fps)
 
 
 # -- the model in the published page: onnxruntime-web runs the decoder in the reader's browser --
@@ -331,14 +403,17 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _check_live_model(model: nn.Module) -> Any:
+def _check_live_model(model: nn.Module, dims: tuple[int, ...] = (1,)) -> Any:
+    """``model`` if it is a FaderNet whose ``attribute_dim`` is one of ``dims``, else a
+    ``ValueError`` naming what it got."""
     from sepviz.models.fadernet import FaderNet
 
-    if not isinstance(model, FaderNet) or model.attribute_dim != 1:
+    if not isinstance(model, FaderNet) or model.attribute_dim not in dims:
         got = type(model).__name__
         if isinstance(model, FaderNet):
             got += f" with attribute_dim {model.attribute_dim}"
-        raise ValueError(f"the live widgets run a FaderNet with attribute_dim 1, got {got}")
+        allowed = " or ".join(str(d) for d in dims)
+        raise ValueError(f"the live widgets run a FaderNet with attribute_dim {allowed}, got {got}")
     return model
 
 
@@ -350,38 +425,94 @@ def _ort_present(ort_url: str, ort_folder: str | Path | None) -> bool:
     return (folder / "ort.wasm.min.js").is_file()
 
 
-def _live_html(
-    kind: str,
-    model: nn.Module,
-    title: str,
-    values_range: tuple[float, float],
-    value: float,
+def _y_controls(
     body: str,
-    data: dict[str, Any],
-    ort_url: str,
-    ort_folder: str | Path | None,
-    unavailable: str,
-) -> HTML:
+    values_range: tuple[float, float],
+    value: float | Sequence[float],
+    labels: Sequence[str] | None = None,
+    attribute_dim: int = 1,
+) -> str:
+    """``body`` and one slider per attribute of a FaderNet's y (``data-attribute="k"``),
+    checked: ``values_range`` (min, max) within ``±MAX_Y``, ``value`` (one number, or one
+    per attribute) inside it, ``labels`` one per attribute (default ``"y"``, or ``"y0"``,
+    ``"y1"``, ...), else a ``ValueError`` naming the argument."""
     import html
-    import json
-    import uuid
-
-    from IPython.display import HTML
 
     if len(tuple(values_range)) != 2:
         raise ValueError(f"values_range must be (min, max), got {values_range!r}")
     lo, hi = check_y_values(values_range, "values_range")
     if not lo < hi:
         raise ValueError(f"values_range must be (min, max) with min < max, got {values_range}")
-    (value,) = check_y_values([value], "value")
-    if not lo <= value <= hi:
-        raise ValueError(f"value={value} lies outside values_range={values_range}")
-    root_class = {"slider": "sepviz-live", "photo": "sepviz-photo"}[kind]
+    one = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    values = check_y_values([value] * attribute_dim if one else value, "value")
+    if len(values) != attribute_dim:
+        raise ValueError(
+            f"value must be one number or {attribute_dim} (one per attribute of y), got {value!r}"
+        )
+    for v in values:
+        if not lo <= v <= hi:
+            raise ValueError(f"value={v} lies outside values_range={values_range}")
+    if labels is None:
+        labels = ["y"] if attribute_dim == 1 else [f"y{k}" for k in range(attribute_dim)]
+    if isinstance(labels, (str, bytes)) or len(labels) != attribute_dim:
+        raise ValueError(
+            f"labels must hold one name per attribute of y ({attribute_dim}), got {labels!r}"
+        )
+    sliders = " ".join(
+        f'<label>{html.escape(str(name))} <input type="range" class="sepviz-y" '
+        f'data-attribute="{k}" data-role="y" min="{lo:g}" max="{hi:g}" step="0.01" '
+        f'value="{v:g}"></label> '
+        f'<output class="sepviz-y-value" data-attribute="{k}">{v:+.2f}</output>'
+        for k, (name, v) in enumerate(zip(labels, values))
+    )
+    return f'<div class="sepviz-controls" hidden>{body}{sliders}</div>'
+
+
+def _face_buttons(x: torch.Tensor) -> str:
+    """One button per face of ``x`` (N, 3, S, S), its picture at least 48 px; face 0 pressed."""
+    scale = max(1, 48 // x.shape[-1])
+    buttons = "".join(
+        f'<button type="button" data-face="{k}" aria-pressed="{str(k == 0).lower()}" '
+        f'title="face {k}"><img alt="face {k}" src="data:image/png;base64,'
+        f'{_b64(_png(tile(x[k : k + 1], pad=0), scale))}">'
+        "</button>"
+        for k in range(x.shape[0])
+    )
+    return f'<span class="sepviz-faces">{buttons}</span>'
+
+
+def _live_html(
+    kind: str,
+    model: nn.Module,
+    title: str,
+    controls: str,
+    data: dict[str, Any],
+    ort_url: str,
+    ort_folder: str | Path | None,
+    unavailable: str,
+    attributes: str = "",
+) -> HTML:
+    """The snippet of one live widget: ``controls`` (hidden until the model runs), the
+    canvases, the note, ``data`` and the decoder (base64 ONNX) as JSON, and widget.js.
+
+    Without onnxruntime-web in ``ort_folder`` or the onnx package, the title and the note
+    only. ``attributes`` go on the root ``div`` as they are (e.g. ``data-seed="0"``)."""
+    import html
+    import json
+    import uuid
+
+    from IPython.display import HTML
+
+    root_class = {
+        "slider": "sepviz-live",
+        "photo": "sepviz-photo",
+        "traversal": "sepviz-traversal",
+    }[kind]
     uid = f"sepviz-{kind}-{uuid.uuid4().hex[:12]}"
     s = model.image_size
     head = (
         f'<div class="{root_class}" id="{uid}" data-sepviz="{kind}" data-size="{s}" '
-        f'data-state="unavailable"><style>{_asset("widget.css")}</style>'
+        f'data-state="unavailable"{attributes}><style>{_asset("widget.css")}</style>'
         f'<p class="sepviz-title">{html.escape(title)}</p>'
     )
     note = f'<p class="sepviz-note">{html.escape(unavailable)}</p>'
@@ -404,12 +535,6 @@ def _live_html(
     if kind == "photo":
         data["encoder"] = _b64(files["encoder"])
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
-    controls = (
-        f'<div class="sepviz-controls" hidden>{body}'
-        f'<label>y <input type="range" class="sepviz-y" data-role="y" min="{lo:g}" '
-        f'max="{hi:g}" step="0.01" value="{value:g}"></label> '
-        f'<output class="sepviz-y-value">{value:+.2f}</output></div>'
-    )
     canvases = ""
     if kind == "photo":
         canvases += (
@@ -433,11 +558,14 @@ def live_slider(
     images: torch.Tensor,
     title: str = "Relight by moving y (live: the decoder runs in your browser)",
     values_range: tuple[float, float] = (-2, 2),
-    value: float = 0.0,
+    value: float | Sequence[float] = 0.0,
     ort_url: str = ORT_URL,
     ort_folder: str | Path | None = None,
+    labels: Sequence[str] | None = None,
 ) -> HTML:
-    """A slider on y that reruns a FaderNet's decoder in the reader's browser (no kernel).
+    """A slider on y that reruns a FaderNet's decoder in the reader's browser (no kernel);
+    one slider per attribute of y for a FaderNet with two faders (``attribute_dim`` 2, e.g.
+    light and yaw: ``labels=("light", "yaw")``).
 
     The page gets the decoder as ONNX (:func:`sepviz.export.to_onnx`, base64 in the HTML), the
     latents z of ``images`` (computed here) and a script that loads onnxruntime-web from
@@ -447,47 +575,41 @@ def live_slider(
     :func:`static_slider` beside it as the fallback.
 
     For tests, the root ``div.sepviz-live`` has ``data-state`` (``"ready"`` once the model
-    runs); ``input.sepviz-y`` is the slider (step 0.01, ``values_range``, beyond [-1, 1] too);
-    the buttons ``.sepviz-faces button[data-face]`` pick the face; after each draw
-    ``canvas.sepviz-canvas`` carries ``data-left`` / ``data-right`` (mean brightness of the
-    image's left and right halves, in [0, 1]), ``data-y``, ``data-face``, ``data-draws`` and
-    ``data-ms`` (the decoder call in milliseconds).
+    runs); ``input.sepviz-y[data-attribute="k"]`` is the slider of y[k] (step 0.01,
+    ``values_range``, beyond [-1, 1] too); the buttons ``.sepviz-faces button[data-face]``
+    pick the face; after each draw ``canvas.sepviz-canvas`` carries ``data-left`` /
+    ``data-right`` (mean brightness of the image's left and right halves, in [0, 1]),
+    ``data-y`` (the y drawn, its attributes comma separated), ``data-face``, ``data-draws``
+    and ``data-ms`` (the decoder call in milliseconds).
 
     Args:
-        model: a :class:`~sepviz.models.FaderNet` with ``attribute_dim`` 1.
+        model: a :class:`~sepviz.models.FaderNet` with ``attribute_dim`` 1 or 2.
         images: (N, 3, S, S) in [0, 1], S the model's image size: the faces to pick from
             (a handful: each is a button).
         title: above the slider.
-        values_range: (min, max) of y.
-        value: the initial y.
+        values_range: (min, max) of every slider.
+        value: the initial y: one number for every slider, or one per attribute.
         ort_url: onnxruntime-web's folder, as the page sees it (relative to the page).
         ort_folder: the same folder on this machine, to check the files are there (default:
             ``ort_url`` from the working directory); without them the snippet is the note only.
+        labels: the sliders' names, one per attribute (default ``"y"``; ``"y0"``, ``"y1"``
+            for two).
 
     Returns:
         ``IPython.display.HTML``.
 
     Raises:
-        ValueError: another model, or a FaderNet whose y is not one number.
+        ValueError: another model, a FaderNet with more than two attributes, ``value`` or
+            ``labels`` that do not match its attributes.
     """
-    model = _check_live_model(model)
+    model = _check_live_model(model, dims=(1, 2))
     x = model.check(check_images(images, convert=True), "images").float().cpu()
     if not 1 <= x.shape[0] <= 32:
         raise ValueError(f"images must hold 1 to 32 faces, got {x.shape[0]}")
+    controls = _y_controls(_face_buttons(x), values_range, value, labels, model.attribute_dim)
     z = model.batched(model.encoder, x)
-    scale = max(1, 48 // x.shape[-1])
-    buttons = "".join(
-        f'<button type="button" data-face="{k}" aria-pressed="{str(k == 0).lower()}" '
-        f'title="face {k}"><img alt="face {k}" src="data:image/png;base64,'
-        f'{_b64(_png(tile(x[k : k + 1], pad=0), scale))}">'
-        "</button>"
-        for k in range(x.shape[0])
-    )
-    body = f'<span class="sepviz-faces">{buttons}</span>'
     data = {"z": [[round(float(v), 7) for v in row] for row in z]}
-    return _live_html(
-        "slider", model, title, values_range, value, body, data, ort_url, ort_folder, UNAVAILABLE
-    )
+    return _live_html("slider", model, title, controls, data, ort_url, ort_folder, UNAVAILABLE)
 
 
 def photo_relighter(
@@ -517,7 +639,185 @@ def photo_relighter(
         '<span class="sepviz-privacy">It is processed in this page only and never leaves '
         "your computer.</span>"
     )
+    controls = _y_controls(body, values_range, value)
     unavailable = "Photo relighting unavailable here (it needs scripts and WebAssembly)."
+    return _live_html("photo", model, title, controls, {}, ort_url, ort_folder, unavailable)
+
+
+# -- a VAE's decoder in the page: one slider per informative unit and a "sample" button --------
+TRAVERSAL_UNITS = 6
+"""How many units :func:`live_traversal` shows by default (those of largest KL)."""
+MAX_Z = 10.0
+"""The largest ``|z|`` a traversal slider reaches: 10 standard deviations of the prior."""
+
+TRAVERSAL_UNAVAILABLE = (
+    "Live traversal unavailable here (it needs scripts and WebAssembly); the figure on this "
+    "page shows the same units moved one at a time."
+)
+
+
+def _check_vae(model: Any) -> Any:
+    from sepviz.models.vae import VAE
+
+    if not isinstance(model, VAE):
+        raise ValueError(f"live_traversal runs a VAE, got {type(model).__name__}")
+    return model
+
+
+def _check_units(units: Any, n_units: Any, kl: torch.Tensor) -> list[int]:
+    """The units to show: ``units`` as given (distinct ints in [0, d)), or the ``n_units``
+    (1 to d) of largest mean KL ``kl`` (d,), largest first."""
+    d = kl.shape[0]
+    if units is None:
+        if isinstance(n_units, bool) or not isinstance(n_units, int) or not 1 <= n_units <= d:
+            raise ValueError(f"n_units must be an integer from 1 to {d}, got {n_units!r}")
+        return [int(k) for k in torch.argsort(kl, descending=True, stable=True)[:n_units]]
+    if isinstance(units, (str, bytes)):
+        raise ValueError(f"units must be a list of unit indices from 0 to {d - 1}, got a string")
+    try:
+        chosen = list(units)
+    except TypeError:
+        raise ValueError(
+            f"units must be a list of unit indices from 0 to {d - 1}, got {type(units).__name__}"
+        ) from None
+    ok = all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k < d for k in chosen
+    )
+    if not chosen or not ok or len(set(chosen)) != len(chosen):
+        raise ValueError(
+            f"units must be distinct unit indices from 0 to {d - 1} (the VAE's latent_dim is "
+            f"{d}), at least one, got {units!r}"
+        )
+    return [int(k) for k in chosen]
+
+
+def _unit_labels(labels: Any, units: list[int]) -> list[str]:
+    """``"z3"`` per unit; ``labels`` a mapping unit -> name gives ``"z3: smile"`` for the units
+    it names, a sequence gives one whole label per unit of ``units``, in their order."""
+    if labels is None:
+        return [f"z{k}" for k in units]
+    if isinstance(labels, Mapping):
+        return [f"z{k}: {labels[k]}" if k in labels else f"z{k}" for k in units]
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
+        raise ValueError(
+            "labels must be a mapping unit -> name or one label per unit, got "
+            f"{type(labels).__name__}"
+        )
+    if len(labels) != len(units):
+        raise ValueError(f"labels has {len(labels)} entries for {len(units)} units {units}")
+    return [str(label) for label in labels]
+
+
+def _check_z_range(values_range: Any) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in values_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"values_range must be (min, max), got {values_range!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and -MAX_Z <= lo < hi <= MAX_Z):
+        raise ValueError(
+            f"values_range must be (min, max) with -{MAX_Z:g} <= min < max <= {MAX_Z:g} (z is "
+            f"in standard deviations of the prior), got {values_range!r}"
+        )
+    return lo, hi
+
+
+def live_traversal(
+    vae: nn.Module,
+    images: torch.Tensor,
+    units: Sequence[int] | None = None,
+    n_units: int | None = None,
+    values_range: tuple[float, float] = (-3, 3),
+    labels: Mapping[int, str] | Sequence[str] | None = None,
+    title: str = "Move one unit of z at a time (live: the VAE's decoder runs in your browser)",
+    seed: int = 0,
+    ort_url: str = ORT_URL,
+    ort_folder: str | Path | None = None,
+) -> HTML:
+    """A VAE's decoder in the reader's browser: one slider per informative unit of z, the
+    faces to start from, and a "sample" button that draws a new code from the prior N(0, I).
+
+    The page gets the decoder as ONNX (base64, as :func:`live_slider`), the posterior mean
+    ``mu`` of each face (computed here) and the shared script. Picking a face sets z to its
+    mu and every slider to its unit's value; moving the slider of unit k sets z[k] only, and
+    the decoder redraws. "sample" draws every unit of z from N(0, I) in the page (a PRNG
+    seeded with ``seed``, mulberry32, and Box-Muller: the same page draws the same sequence)
+    and moves the shown units' sliders there (a draw beyond ``values_range`` stays in z, the
+    slider stops at its end). Without scripts or WebAssembly a note says so.
+
+    For tests, the root ``div.sepviz-traversal`` has ``data-state`` (``"ready"`` once the
+    model runs) and ``data-seed``; ``input.sepviz-unit[data-unit="k"]`` is unit k's slider
+    (step 0.01); ``button.sepviz-sample`` the button; ``.sepviz-faces button[data-face]``
+    the faces. After each draw ``canvas.sepviz-canvas`` carries ``data-z`` (the code drawn,
+    comma separated, 4 decimals), ``data-mean`` (mean brightness in [0, 1]), ``data-left`` /
+    ``data-right`` (of each half), ``data-face`` (-1 after a sample), ``data-samples`` (codes
+    drawn so far), ``data-draws`` and ``data-ms`` (the decoder call in milliseconds).
+
+    Args:
+        vae: a :class:`~sepviz.models.VAE`.
+        images: (N, 3, S, S) in [0, 1], S the VAE's image size, 1 to 32 faces: the starting
+            codes (a button each) and the faces the units' KL is averaged over.
+        units: the units to show (distinct indices from 0 to latent_dim - 1), in this order;
+            default the ``n_units`` of largest mean KL to the prior over ``images``
+            (:func:`sepviz.models.vae.kl_to_prior`): the ones that carry information.
+        n_units: how many units by default, 1 to latent_dim (ignored with ``units``);
+            default :data:`TRAVERSAL_UNITS`, or every unit of a smaller z.
+        values_range: (min, max) of every slider, within ``±MAX_Z``; the prior's ±3.
+        labels: ``{unit: name}`` (shown ``"z3: smile"``; the others ``"z5"``) or one whole
+            label per shown unit; default ``"z3"``.
+        title: above the widget.
+        seed: the seed of the page's PRNG, an integer from 0 to 2**32 - 1.
+        ort_url: onnxruntime-web's folder, as the page sees it (relative to the page).
+        ort_folder: the same folder on this machine (default: ``ort_url`` from the working
+            directory); without the files the snippet is the note only.
+
+    Returns:
+        ``IPython.display.HTML``.
+
+    Raises:
+        ValueError: another model; ``images`` of the wrong size or count; ``units`` or
+            ``n_units`` out of range; ``labels`` that do not match the units; ``values_range``
+            not (min, max) within ``±MAX_Z``; ``seed`` out of range.
+    """
+    import html
+
+    from sepviz.models.vae import kl_to_prior
+
+    vae = _check_vae(vae)
+    x = vae.check(check_images(images, convert=True), "images").float().cpu()
+    if not 1 <= x.shape[0] <= 32:
+        raise ValueError(f"images must hold 1 to 32 faces, got {x.shape[0]}")
+    lo, hi = _check_z_range(values_range)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    mu = vae.batched(vae.encoder, x)  # (N, d) the posterior means, what the faces start from
+    logvar = vae.batched(lambda t: vae.posterior(t)[1], x)  # (N, d)
+    kl = kl_to_prior(mu, logvar).mean(0)  # (d,) nats per unit: ~0 for a unit the prior owns
+    if n_units is None:
+        n_units = min(TRAVERSAL_UNITS, vae.latent_dim)
+    shown = _check_units(units, n_units, kl)
+    names = _unit_labels(labels, shown)
+    rows = "".join(
+        f'<label class="sepviz-unit-row" title="mean KL {float(kl[k]):.2f} nats">'
+        f'<span class="sepviz-unit-label">{html.escape(name)}</span>'
+        f'<input type="range" class="sepviz-unit" data-unit="{k}" min="{lo:g}" max="{hi:g}" '
+        f'step="0.01" value="{min(hi, max(lo, float(mu[0, k]))):.2f}">'
+        f'<output class="sepviz-unit-value">{float(mu[0, k]):+.2f}</output></label>'
+        for k, name in zip(shown, names, strict=True)
+    )
+    controls = (
+        f'<div class="sepviz-controls" hidden>{_face_buttons(x)}'
+        '<button type="button" class="sepviz-sample" title="draw z from the prior N(0, I)">'
+        f'sample</button><div class="sepviz-units">{rows}</div></div>'
+    )
+    data = {"z": [[round(float(v), 7) for v in row] for row in mu], "units": shown, "seed": seed}
     return _live_html(
-        "photo", model, title, values_range, value, body, {}, ort_url, ort_folder, unavailable
+        "traversal",
+        vae,
+        title,
+        controls,
+        data,
+        ort_url,
+        ort_folder,
+        TRAVERSAL_UNAVAILABLE,
+        attributes=f' data-seed="{seed}"',
     )

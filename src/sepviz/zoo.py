@@ -1,6 +1,6 @@
 """Trained models on demand: train once with a recipe, then load from a cache.
 
-Several chapters study the same model (chapter 3 trains DeepFakes, chapters 6 and 7 probe
+Several chapters study the same model (chapter 4 trains DeepFakes, chapters 7 and 8 probe
 it). :func:`trained` trains it the first time with its recipe (:data:`sepviz.recipes.RECIPES`:
 which faces, which target) and saves it under ``cache_dir``; later calls with the same
 arguments load it in a second. Two processes asking for the same model at once (two chapters
@@ -26,6 +26,7 @@ import ast
 import contextlib
 import functools
 import hashlib
+import inspect
 import json
 import os
 import warnings
@@ -35,6 +36,7 @@ from typing import Any
 
 import torch
 
+import sepviz.models
 from sepviz.checkpoint import atomic_write_text, load_model_file
 from sepviz.data.download import check_sha256, sha256_of
 from sepviz.data.faceset import FaceSet
@@ -47,7 +49,8 @@ DEFAULT_CACHE = PACKAGE.parents[1] / "data" / "cache" / "models"
 PRETRAINED = PACKAGE.parents[1] / "data" / "pretrained"
 """The repository's pretrained models (absent when sepviz is installed without it)."""
 TRAINING_CODE = (
-    "models",
+    "models/base.py",
+    "models/blocks.py",
     "train.py",
     "recipes.py",
     "erasure.py",
@@ -55,7 +58,26 @@ TRAINING_CODE = (
     "data/synthetic.py",
     "data/faceset.py",
 )
-"""The package files (folders: every ``.py`` in them) a trained model depends on."""
+"""The package files every trained model depends on. Each model also depends on its own class's
+modules (:func:`model_code`: ``models/fadernet.py`` for a FaderNet), so changing one model
+retrains that model only. ``data/pose.py`` is not here: frontal faces never run it."""
+
+
+def model_code(model_class: str | None) -> tuple[str, ...]:
+    """The package files of ``model_class`` (a name in :mod:`sepviz.models`): the modules of the
+    classes it is made from (its MRO), e.g. ``("models/base.py", "models/fadernet.py")``;
+    ``None``: every model module (``("models",)``)."""
+    if model_class is None:
+        return ("models",)
+    klass = getattr(sepviz.models, model_class, None)
+    if not (isinstance(klass, type) and issubclass(klass, SepvizModel)):
+        raise ValueError(f"model_class must name a model of sepviz.models, got {model_class!r}")
+    files = {
+        Path(inspect.getfile(c)).resolve().relative_to(PACKAGE).as_posix()
+        for c in klass.__mro__
+        if c.__module__.startswith("sepviz.")
+    }
+    return tuple(sorted(files))
 
 
 def cache_dir() -> Path:
@@ -141,9 +163,12 @@ def cached(
         name: the model's name in its file name, e.g. ``"fadernet-32px"``.
         args: everything ``train`` depends on besides the code (JSON-able).
         train: trains and returns the model.
-        code: package files beyond :data:`TRAINING_CODE` that ``train`` runs (its own module).
+        code: package files beyond :data:`TRAINING_CODE` and :func:`model_code` that ``train``
+            runs (e.g. the experiment module that trains it).
         cache: ``False`` always trains and saves nothing.
-        model_class: the class the model must be (e.g. ``"DeepFakes"``); ``None``: the card's.
+        model_class: the class the model must be (e.g. ``"DeepFakes"``): its modules join the
+            fingerprint (:func:`model_code`); ``None``: the card's class, and every model module
+            in the fingerprint.
 
     Raises:
         ValueError: a damaged pretrained file (not matching its card's SHA-256, another
@@ -151,6 +176,7 @@ def cached(
     """
     if not cache:
         return train()
+    code = tuple(dict.fromkeys((*code, *model_code(model_class))))
     filename = model_file(name, args, code)
     path = cache_dir() / filename
     with _lock(path):  # another process training this model: wait for it, then load
@@ -233,8 +259,9 @@ float32 (``load_state_dict`` casts), so it computes in full precision."""
 def store_half(path: Path) -> dict[str, torch.Tensor] | None:
     """Rewrite the model file at ``path`` with its float32 tensors in :data:`STORED_DTYPE`
     (atomically; other tensors, the config and the History unchanged). A tensor that would
-    not survive the rounding (beyond float16's range) stays float32. Returns the weights as
-    stored when the file changed, else None."""
+    not survive the rounding (beyond float16's range) stays float32; the SHA-256 stored in the
+    file (:data:`sepviz.train.DIGEST_KEY`) is computed again for the weights as stored. Returns
+    the weights as stored when the file changed, else None."""
     from sepviz.checkpoint import load_weights_only
 
     state = load_weights_only(path.read_bytes(), path)
@@ -246,6 +273,12 @@ def store_half(path: Path) -> dict[str, torch.Tensor] | None:
             if torch.isfinite(half).all():
                 weights[key] = half
                 changed = True
+    from sepviz.train import DIGEST_KEY, contents_digest
+
+    if DIGEST_KEY in state and state[DIGEST_KEY] != contents_digest(state):
+        # the SHA-256 stored in the file is of its contents: of the weights as stored now
+        state[DIGEST_KEY] = contents_digest(state)
+        changed = True
     if not changed:
         return None
     atomic_save(state, path)
@@ -350,6 +383,7 @@ def trained(
     fit: dict[str, Any] | None = None,
     cache: bool = True,
     progress: bool = True,
+    model: str | None = None,
     **options: Any,
 ) -> SepvizModel:
     """A model of ``kind`` trained with its recipe, loaded from the cache when it is there.
@@ -360,10 +394,13 @@ def trained(
         steps: training steps.
         seed: seeds the weights, the faces and the batches.
         n_faces: size of the synthetic training set.
-        fit: extra arguments for the model's ``fit`` (e.g. ``{"lambda_max": 0.3}``).
+        fit: extra arguments for the model's ``fit`` (FaderNet's ``{"source": ...}``).
         cache: load / save under :func:`cache_dir`; ``False`` always trains.
         progress: show the training progress bar.
-        options: constructor arguments (e.g. ``latent_dim=32``, ``identities=["A", "C"]``).
+        model: a subclass of the recipe's model to build instead, by its name in
+            :mod:`sepviz.models` (``"ErasedFaderNet"``); ``None``: the recipe's.
+        options: constructor arguments (e.g. ``latent_dim=32``, ``lambda_max=0.3``,
+            ``identities=["A", "C"]``).
 
     Returns:
         The model in eval mode; ``model.history`` holds its training History (saved with it
@@ -371,16 +408,24 @@ def trained(
     """
     entry = recipe(kind)
     fit = dict(fit or {})
+    klass = entry.model_class() if model is None else getattr(sepviz.models, model, None)
+    if not (isinstance(klass, type) and issubclass(klass, entry.model_class())):
+        raise ValueError(
+            f"model must name a subclass of {entry.model} in sepviz.models, got {model!r}"
+        )
 
     def train() -> SepvizModel:
         torch.manual_seed(seed)
-        model = entry.build(size, **options)
+        built = klass(image_size=size, **entry.config_options(options))
         faces = entry.training_faces(n_faces, size, seed, **options)
-        entry.fit(model, faces, steps, seed=seed, progress=progress, **fit)
-        return model
+        entry.fit(built, faces, steps, seed=seed, progress=progress, **fit)
+        return built
 
     args = {"steps": steps, "seed": seed, "n_faces": n_faces, "fit": fit, "options": options}
-    return cached(f"{kind}-{size}px", args, train, cache=cache, model_class=entry.model)
+    if model is not None:  # the recipe's own model keeps its cache key
+        args["model"] = model
+    code = ("data/pose.py",) if entry.posed(options) else ()  # turned heads run the warp
+    return cached(f"{kind}-{size}px", args, train, code, cache, klass.__name__)
 
 
 @contextlib.contextmanager

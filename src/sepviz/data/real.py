@@ -838,11 +838,17 @@ def _iter_folder(
     recursive: bool,
     errors: str,
     read: Callable[[Path], torch.Tensor],
+    n: int | None = None,
 ) -> Iterator[tuple[str, torch.Tensor]]:
+    """(name, image) of each readable image file, in name order; the first ``n`` only (the
+    files after them are not opened)."""
     _check_errors(errors)
     root, image_paths = list_folder(path, recursive)
     bad: list[str] = []
+    read_count = 0
     for p in image_paths:
+        if n is not None and read_count == n:
+            break
         rel = p.relative_to(root).as_posix()
         try:
             tensor = read(p)
@@ -851,9 +857,10 @@ def _iter_folder(
                 raise
             bad.append(rel)
             continue
+        read_count += 1
         yield rel, tensor
     _warn_skipped("load_folder", bad, f"{_SKIPPED}, skipped because errors='warn'")
-    if len(bad) == len(image_paths):
+    if not read_count:
         raise ValueError(f"none of the {len(image_paths)} image files in {root} could be read")
 
 
@@ -892,6 +899,7 @@ def load_folder(
     pseudo_labels: bool = True,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     min_side: int = MIN_SIDE,
+    n: int | None = None,
 ) -> FaceSet:
     """Your own photos: every image file in a folder, as a ``FaceSet``.
 
@@ -914,6 +922,8 @@ def load_folder(
         max_pixels: images with more pixels are refused before decoding
             (:data:`DEFAULT_MAX_PIXELS`; ``None``: only PIL's own cap).
         min_side: images with a shorter side are refused, not stretched (:data:`MIN_SIDE`).
+        n: read the first ``n`` readable images (in name order) and stop: the files after
+            them are not opened. An int >= 1, or ``None`` for all.
 
     Returns:
         ``FaceSet`` with images float32 (N, 3, size, size) in [0, 1]; factors as above (or
@@ -927,9 +937,10 @@ def load_folder(
     _check_size(size)
     _check_optional_count(max_pixels, "max_pixels")
     _check_optional_count(min_side, "min_side")
+    _check_optional_count(n, "n")
     crops, names = [], []
     read = partial(_read_image, max_pixels=max_pixels, min_side=min_side, shrink_to=size)
-    for rel, tensor in _iter_folder(path, recursive, errors, read):  # one by one: low memory
+    for rel, tensor in _iter_folder(path, recursive, errors, read, n):  # one by one: low memory
         crops.append(resize_square(tensor[None], size)[0])
         names.append(rel)
     images = torch.stack(crops)

@@ -8,7 +8,11 @@ Every face is drawn from three groups of factors, each a float in a documented r
 - light (shared, and what FaderNet removes): ``azimuth`` in [-60, 60] degrees, **negative =
   light from the image's left** (the left half of the face is brighter), and ``elevation`` in
   [-30, 30] degrees, positive = from above. ``light_class`` bins the azimuth into
-  left / centre / right.
+  left / centre / right;
+- pose (optional, frontal by default): ``yaw`` in [-40, 40] degrees, **positive = the face
+  turns towards the image's right**, and ``pitch`` in [-20, 20], positive = the face turns up.
+  The head turns on the neck under a lamp that stays put, so a turned head is lit differently,
+  and its far side is hidden (:func:`posed` is the ground truth of a head turn).
 
 The head is a height field (an egg-shaped ellipsoid with ears, nose, brow ridge, eye sockets,
 cheeks, lips and chin) over a neck and shoulders, in front of a constant, unlit background.
@@ -30,16 +34,20 @@ from typing import Any
 import torch
 
 from sepviz.data.faceset import FaceSet
+from sepviz.data.pose import head_light, turn_head
 
 IDENTITY_FACTORS = ("nose_size", "lip_colour", "face_width", "skin_tone", "eye_spacing")
 EXPRESSION_FACTORS = ("smile", "mouth_open", "eyes_open")
 LIGHT_FACTORS = ("azimuth", "elevation")
+POSE_FACTORS = ("yaw", "pitch")
 LIGHT_CLASSES = ("left", "centre", "right")
 SIZES = (16, 32, 64, 128, 256)
 """Image sides :func:`render` accepts (any power of two >= 16 works); 32, 64 and 128 are the
 documented ones: a recognisable face at 32, a clearly nicer one at 128."""
 AZIMUTH_RANGE = (-60.0, 60.0)
 ELEVATION_RANGE = (-30.0, 30.0)
+YAW_RANGE = (-40.0, 40.0)
+PITCH_RANGE = (-20.0, 20.0)
 AMBIENT, DIFFUSE = 0.15, 0.85
 SECOND_LIGHTS: dict[str, tuple[float, float]] = {
     "azimuth_range": (-45.0, 45.0),
@@ -149,9 +157,14 @@ def _paint(image: torch.Tensor, box: tuple[slice, slice], mask: torch.Tensor, rg
 
 
 def _render_chunk(
-    identity: torch.Tensor, expression: torch.Tensor, light: torch.Tensor, image: torch.Tensor
+    identity: torch.Tensor,
+    expression: torch.Tensor,
+    light: torch.Tensor,
+    image: torch.Tensor,
+    pose: torch.Tensor | None = None,
 ) -> None:
-    # Render the faces into ``image`` (N, 3, S, S), in place.
+    # Render the faces into ``image`` (N, 3, S, S), in place; ``pose`` (N, 2) degrees or None
+    # (frontal: then the head is drawn straight into the image, as it always was).
     size = image.shape[-1]
     x, y = _grid(size)
     n, pixel = identity.shape[0], 2.0 / size
@@ -177,8 +190,15 @@ def _render_chunk(
     shirt = _SHIRT * (AMBIENT + DIFFUSE * lambert.clamp_(min=0)).unsqueeze(1)
     _paint(image, box, _ellipse(px, py, 1.0, 1.0, pixel / 0.85).expand(n, -1, -1), shirt)
 
-    # Head: computed inside its bounding box (hr, hc); `local` gives boxes relative to it.
-    hr, hc = _box(size, -0.74, 0.74, _HEAD_Y - _HEAD_AY, _HEAD_Y + _HEAD_AY)
+    # Head: computed inside its bounding box (hr, hc); `local` gives boxes relative to it. A
+    # turned head is shaded in its own frame, where the lamp is turned the other way (Lambert
+    # and the nose shadow only see the light relative to the head), then warped (data/pose.py).
+    if pose is not None:
+        lx, ly, lz = head_light(lx, ly, lz, pose)
+    grow = 0.0 if pose is None else 0.08  # room for a nose or a chin turned past the frontal box
+    hr, hc = _box(
+        size, -0.74 - grow, 0.74 + grow, _HEAD_Y - _HEAD_AY - grow, _HEAD_Y + _HEAD_AY + grow
+    )
     xh, yh, xa = x[..., hc], y[:, hr], x[..., hc].abs()  # xa: mirrored features use |x|
 
     def local(x_lo: float, x_hi: float, y_lo: float, y_hi: float) -> tuple[slice, slice]:
@@ -273,7 +293,12 @@ def _render_chunk(
     teeth = _cover(torch.maximum(0.45 * gap - dy, xm - 0.55 * half_w), pixel) * inside
     _paint(albedo, box, teeth, _TEETH)
 
-    image[:, :, hr, hc].lerp_(albedo.mul_(shade), mask.unsqueeze(1))
+    if pose is None:
+        image[:, :, hr, hc].lerp_(albedo.mul_(shade), mask.unsqueeze(1))
+        return
+    colour, mask = turn_head(albedo.mul_(shade), mask, height, pose, xh, yh - _HEAD_Y)
+    region = image[:, :, hr, hc]
+    region.mul_(1 - mask.unsqueeze(1)).add_(colour)  # colour is premultiplied by the coverage
 
 
 def render(
@@ -282,6 +307,7 @@ def render(
     light: torch.Tensor | Sequence[float],
     size: int = 64,
     chunk: int | None = None,
+    pose: torch.Tensor | Sequence[float] | None = None,
 ) -> torch.Tensor:
     """Render faces from their factors (on the CPU, deterministic, no gradients).
 
@@ -294,6 +320,12 @@ def render(
         chunk: faces rendered at once (bounds the memory of the intermediates); by default
             ``min(512, 2**20 // size**2)``, the fastest on 2 cores. The result does not depend
             on it.
+        pose: ``None`` (frontal) or (N, 2) or (2,) in degrees: yaw in [-40, 40] (**positive =
+            the face turns towards the image's right**, its nose moves right and its left
+            cheek comes into view) and pitch in [-20, 20] (positive = the face turns up).
+            The head turns on the neck about its centre while the lamp stays where it is, so
+            a turned head is lit differently; its far side is hidden. A pose of exactly 0
+            draws the same pixels as ``None``.
 
     Returns:
         (N, 3, size, size) float32 in [0, 1]; a 1-D factor is broadcast to the batch.
@@ -302,21 +334,41 @@ def render(
     ident = _as_batch(identity, "identity", len(IDENTITY_FACTORS))
     expr = _as_batch(expression, "expression", len(EXPRESSION_FACTORS))
     lit = _as_batch(light, "light", len(LIGHT_FACTORS))
-    n = max(ident.shape[0], expr.shape[0], lit.shape[0])
-    for name, t in (("identity", ident), ("expression", expr), ("light", lit)):
+    turn = None if pose is None else _as_batch(pose, "pose", len(POSE_FACTORS))
+    batches = [ident, expr, lit] + ([] if turn is None else [turn])
+    n = max(t.shape[0] for t in batches)
+    named = [("identity", ident), ("expression", expr), ("light", lit), ("pose", turn)]
+    for name, t in named[: len(batches)]:
         if t.shape[0] not in (1, n):
             raise ValueError(f"{name} has {t.shape[0]} rows but the batch has {n} (give 1 or {n})")
     _check_range(ident, "identity", IDENTITY_FACTORS, 0, 1)
     _check_range(expr, "expression", EXPRESSION_FACTORS, 0, 1)
     _check_range(lit[:, :1], "light", LIGHT_FACTORS[:1], *AZIMUTH_RANGE)
     _check_range(lit[:, 1:], "light", LIGHT_FACTORS[1:], *ELEVATION_RANGE)
+    if turn is not None:
+        _check_range(turn[:, :1], "pose", POSE_FACTORS[:1], *YAW_RANGE)
+        _check_range(turn[:, 1:], "pose", POSE_FACTORS[1:], *PITCH_RANGE)
     chunk = _check_n(chunk, "chunk") if chunk is not None else max(1, min(512, 2**20 // size**2))
     ident, expr, lit = (t.expand(n, -1) for t in (ident, expr, lit))
     images = torch.empty(n, 3, size, size)
+    # Frontal faces take the frontal path, whatever else is in the batch: a face's pixels
+    # never depend on its neighbours, and a pose of 0 is bit-identical to no pose.
+    turned = None if turn is None else (turn.expand(n, -1) != 0).any(1)
     with torch.no_grad():
-        for i in range(0, n, chunk):
-            part = slice(i, i + chunk)
-            _render_chunk(ident[part], expr[part], lit[part], images[part])
+        if turned is None or not bool(turned.any()):
+            for i in range(0, n, chunk):
+                part = slice(i, i + chunk)
+                _render_chunk(ident[part], expr[part], lit[part], images[part])
+            return images
+        turn = turn.expand(n, -1)
+        for group in (~turned, turned):
+            rows = group.nonzero().flatten()
+            out = torch.empty(len(rows), 3, size, size)
+            for i in range(0, len(rows), chunk):
+                part = rows[i : i + chunk]
+                pose_part = turn[part] if group is turned else None
+                _render_chunk(ident[part], expr[part], lit[part], out[i : i + chunk], pose_part)
+            images[rows] = out
     return images
 
 
@@ -384,6 +436,30 @@ def random_lights(
     return lo + u * (hi - lo)
 
 
+def random_poses(
+    n: int,
+    generator: torch.Generator | None = None,
+    yaw_range: tuple[float, float] = YAW_RANGE,
+    pitch_range: tuple[float, float] = PITCH_RANGE,
+) -> torch.Tensor:
+    """(n, 2) float32 head poses (yaw, pitch in degrees) drawn uniformly in the ranges.
+
+    The ranges must lie inside [-40, 40] and [-20, 20] with ``lo <= hi``.
+    """
+    for name, given, (min_, max_) in (
+        ("yaw", yaw_range, YAW_RANGE),
+        ("pitch", pitch_range, PITCH_RANGE),
+    ):
+        if len(given) != 2 or not min_ <= given[0] <= given[1] <= max_:
+            raise ValueError(
+                f"{name} must be (lo, hi) with {min_:g} <= lo <= hi <= {max_:g}, got {given!r}"
+            )
+    u = torch.rand(_check_n(n), 2, generator=generator)
+    lo = torch.tensor([yaw_range[0], pitch_range[0]])
+    hi = torch.tensor([yaw_range[1], pitch_range[1]])
+    return lo + u * (hi - lo)
+
+
 def _people(identities: int | torch.Tensor | Sequence[str], g: torch.Generator) -> torch.Tensor:
     if isinstance(identities, int) and not isinstance(identities, bool):
         return random_identities(_check_n(identities, "identities"), g)
@@ -420,6 +496,9 @@ def make_faces(
     expression: torch.Tensor | Sequence[float] | None = None,
     light: torch.Tensor | Sequence[float] | None = None,
     azimuths: Sequence[float] | torch.Tensor | None = None,
+    yaw: tuple[float, float] = (0.0, 0.0),
+    pitch: tuple[float, float] = (0.0, 0.0),
+    pose: torch.Tensor | Sequence[float] | None = None,
 ) -> FaceSet:
     """Render ``n`` faces of a few people under random expressions and lights.
 
@@ -437,12 +516,18 @@ def make_faces(
         azimuths: a few fixed light positions (degrees), e.g. :func:`class_azimuths`: each
             face's azimuth is drawn uniformly from them (a studio with fixed lamps, like
             Extended Yale B), its elevation stays random.
+        yaw, pitch: ranges (degrees, inside [-40, 40] and [-20, 20]) of random head poses,
+            drawn uniformly after everything else (so the other factors of a seed do not
+            change); the default (0, 0) is frontal, exactly as without pose.
+        pose: ``None`` for random poses, or a fixed (2,) (or (n, 2)) [yaw, pitch] in degrees.
 
     Returns:
         A :class:`~sepviz.data.FaceSet`: images (n, 3, size, size) float32 in [0, 1]; factors:
         each name of :data:`IDENTITY_FACTORS`, :data:`EXPRESSION_FACTORS` and
         :data:`LIGHT_FACTORS` as float32 (n,), plus ``"identity"`` (int64 person index in
-        [0, k)) and ``"light_class"`` (int64, :func:`light_class` of the azimuth).
+        [0, k)) and ``"light_class"`` (int64, :func:`light_class` of the azimuth); with a pose
+        range other than (0, 0) or a fixed pose, also ``"yaw"`` and ``"pitch"`` (float32 (n,),
+        degrees; left out otherwise, so frontal face sets keep their factors).
     """
     _check_n(n)
     _check_size(size)
@@ -464,12 +549,19 @@ def make_faces(
             lit[:, 0] = choices[torch.randint(len(choices), (n,), generator=g)]
     else:
         lit = _fixed(light, "light", 2, n)
-    images = render(ident, expr, lit, size)
+    turn = None
+    if pose is not None:
+        turn = _fixed(pose, "pose", 2, n)
+    elif tuple(yaw) != (0.0, 0.0) or tuple(pitch) != (0.0, 0.0):
+        turn = random_poses(n, g, yaw, pitch)
+    images = render(ident, expr, lit, size, pose=turn)
     factors = {name: ident[:, i].contiguous() for i, name in enumerate(IDENTITY_FACTORS)}
     factors |= {name: expr[:, i].contiguous() for i, name in enumerate(EXPRESSION_FACTORS)}
     factors |= {name: lit[:, i].contiguous() for i, name in enumerate(LIGHT_FACTORS)}
     factors["identity"] = person
     factors["light_class"] = light_class(lit[:, 0], n_light_classes)
+    if turn is not None:
+        factors |= {name: turn[:, i].contiguous() for i, name in enumerate(POSE_FACTORS)}
     return FaceSet(images, factors)
 
 
@@ -497,18 +589,38 @@ def relit(
     az = torch.as_tensor(azimuth, dtype=torch.float32).expand(n)
     el = faces.factors["elevation"] if elevation is None else elevation
     el = torch.as_tensor(el, dtype=torch.float32).expand(n)
-    expr = factor_matrix(faces, EXPRESSION_FACTORS)
-    return render(factor_matrix(faces), expr, torch.stack([az, el], 1), faces.images.shape[-1])
+    expr, size = factor_matrix(faces, EXPRESSION_FACTORS), faces.images.shape[-1]
+    light = torch.stack([az, el], 1)
+    return render(factor_matrix(faces), expr, light, size, pose=_pose_of(faces))
 
 
 def swapped(faces: FaceSet, identity: torch.Tensor | str) -> torch.Tensor:
     """Ground truth of a face swap: ``faces`` with another identity ((5,) vector or a name).
 
-    Expression and light are each face's own. Returns (N, 3, H, W) float32 in [0, 1].
+    Expression, light and pose are each face's own. Returns (N, 3, H, W) float32 in [0, 1].
     """
     person = PERSONS[identity] if isinstance(identity, str) else identity
     expr, light = factor_matrix(faces, EXPRESSION_FACTORS), factor_matrix(faces, LIGHT_FACTORS)
-    return render(person, expr, light, faces.images.shape[-1])
+    return render(person, expr, light, faces.images.shape[-1], pose=_pose_of(faces))
+
+
+def _pose_of(faces: FaceSet) -> torch.Tensor | None:
+    # (N, 2) [yaw, pitch] of posed faces; None for frontal ones (no pose factors).
+    return factor_matrix(faces, POSE_FACTORS) if "yaw" in faces.factors else None
+
+
+def posed(
+    faces: FaceSet, yaw: float | torch.Tensor, pitch: float | torch.Tensor = 0.0
+) -> torch.Tensor:
+    """Ground truth of a head turn: ``faces`` (same identity, expression, light) at a new pose.
+
+    ``yaw`` in [-40, 40], ``pitch`` in [-20, 20] (degrees, scalars or (N,); see
+    :func:`render`). Returns (N, 3, H, W) float32 in [0, 1].
+    """
+    n = len(faces)
+    turn = torch.stack([torch.as_tensor(a, dtype=torch.float32).expand(n) for a in (yaw, pitch)], 1)
+    expr, light = factor_matrix(faces, EXPRESSION_FACTORS), factor_matrix(faces, LIGHT_FACTORS)
+    return render(factor_matrix(faces), expr, light, faces.images.shape[-1], pose=turn)
 
 
 def pixel_variance_by_factor(n: int = 256, size: int = 32, seed: int = 0) -> dict[str, float]:

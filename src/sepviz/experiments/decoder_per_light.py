@@ -1,4 +1,4 @@
-"""Chapter 8 (the blog's idea 2): one decoder per light class against a FaderNet.
+"""Chapter 9 (the blog's idea 2): one decoder per light class against a FaderNet.
 
 - :func:`relight_quality` relights unseen faces to every light class and compares each result
   with the renderer's face under that class's lamp, next to the input left unchanged.
@@ -242,14 +242,15 @@ def train_designs(
 
     def fader() -> FaderNet:
         torch.manual_seed(seed)
-        model = FaderNet(image_size=size, attribute_dim=n_lamps, attribute="categorical")
+        model = FaderNet(
+            image_size=size, attribute_dim=n_lamps, attribute="categorical", lambda_max=lambda_max
+        )
         train = faces()
         y = _targets(train, n_lamps)[FADER]
         return model.fit(
             train.images,
             y,
             steps=steps,
-            lambda_max=lambda_max,
             batch_size=batch,
             seed=seed,
             **fit_kwargs,
@@ -257,9 +258,16 @@ def train_designs(
 
     args = {"lamps": n_lamps, "steps": steps, "n_faces": n_faces, "batch": batch, "seed": seed}
     return {
-        MULTI: zoo.cached(f"multidecoder-{size}px", args, multi, TRAINING_CODE, cache),
+        MULTI: zoo.cached(
+            f"multidecoder-{size}px", args, multi, TRAINING_CODE, cache, "MultiDecoder"
+        ),
         FADER: zoo.cached(
-            f"fadernet-{size}px", {**args, "lambda_max": lambda_max}, fader, TRAINING_CODE, cache
+            f"fadernet-{size}px",
+            {**args, "lambda_max": lambda_max},
+            fader,
+            TRAINING_CODE,
+            cache,
+            "FaderNet",
         ),
     }
 
@@ -621,7 +629,8 @@ def train_on_classes(
         )
 
     args = {"classes": 3, "steps": steps, "n_faces": n_faces, "batch": batch, "seed": seed}
-    return zoo.cached(f"multidecoder-classes-{size}px", args, train, TRAINING_CODE, cache)
+    name = f"multidecoder-classes-{size}px"
+    return zoo.cached(name, args, train, TRAINING_CODE, cache, "MultiDecoder")
 
 
 SIDE_GAIN_DB = 4.0

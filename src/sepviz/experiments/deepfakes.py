@@ -1,4 +1,4 @@
-"""Chapter 3: does a DeepFakes swap give B's face with A's expression and light?
+"""Chapter 4: does a DeepFakes swap give B's face with A's expression and light?
 
 - :func:`swap_quality` compares the swap with the renderer's true B (B's identity, A's
   expression and light) next to two baselines, the input unchanged and B's mean face, and a
@@ -20,14 +20,20 @@ spread and the spread over faces (:func:`~sepviz.experiments.over_runs`); the re
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 
 from sepviz.data.faceset import FaceSet
 from sepviz.experiments import (
+    BOOTSTRAP_SAMPLES,
+    CONFIDENCE,
     DB_MARGIN,
+    READ_SHARE,
     Estimate,
     Headlines,
     Order,
@@ -35,6 +41,7 @@ from sepviz.experiments import (
     Reading,
     Result,
     bootstrap_mean,
+    combine_runs,
     compare,
     markdown_table,
     over_runs,
@@ -619,3 +626,374 @@ def layer_swap(
         floor_target=bootstrap_mean(floor_t, "dB", seed),
         floor_source=bootstrap_mean(floor_s, "dB", seed),
     )
+
+
+# -- does the swap keep the pose? ------------------------------------------------------------
+POSE_KEPT = 1 - READ_SHARE
+"""A swap *keeps* a factor of A's (the head's yaw, the smile, the light) when the whole
+interval of the share that crosses (:attr:`PoseTransfer.crossed`) lies above 90%: less than a
+tenth of A's factor is lost on the way, the share of the room
+:data:`~sepviz.experiments.READ_SHARE` also leaves a reader."""
+
+POSE_LOST = READ_SHARE
+"""A swap *loses* a factor of A's when the whole interval of the share that crosses lies below
+10%: less than a tenth of it reaches the swap, what *at chance* means for a reader."""
+
+KEEPS, PARTLY, LOSES, UNDECIDED = "keeps", "keeps in part", "loses", "not distinguishable"
+"""What :meth:`PoseTransfer.kept` says of a factor."""
+
+TRANSFER_FACTORS = {"yaw": "pose (yaw)", "smile": "expression (smile)", "azimuth": "light"}
+"""The factors :func:`pose_transfer` follows from A to the swap, and their names in words."""
+
+_METER_FACES = 2000  # renders an expression meter is calibrated on
+_METER_RIDGE = 1.0  # ridge penalty, in units of the mean pixel variance times the faces
+
+
+@dataclass(frozen=True)
+class PoseTransfer(OverRuns, Result):
+    """A swap of A's turned faces against two truths: B at A's pose (the true swap) and B
+    facing the camera, and how much of A's yaw, smile and light crosses to the swap.
+
+    PSNRs (dB, means over faces): ``to_posed`` (the swap to the true B at A's pose),
+    ``to_frontal`` (to B at yaw 0 and pitch 0 with A's expression and light), the baselines
+    ``unchanged`` (the input) and ``mean_face`` (B's mean face), both against B at A's pose;
+    ``gain``: the swap minus the better baseline, ``posed_minus_frontal``: ``to_posed`` minus
+    ``to_frontal``, both paired over faces.
+
+    ``crossed[k]`` (unit ``"%"``) for ``factors[k]``: the slope of a meter's reading of the
+    swap on A's true factor, over the same meter's slope on the true B at A's pose (what a
+    swap that keeps all of it reads): 100% all of A's factor crosses, 0% none. The meters:
+    :func:`~sepviz.experiments.measures.yaw_meter` for the yaw,
+    :func:`~sepviz.experiments.measures.measured_light` for the light's azimuth, a ridge
+    regression calibrated on renders of B for the smile. ``r[k]``: Pearson's r of the swap's
+    reading with A's factor, ``r_truth[k]`` the truth's. ``yaw_slope``: the swap's measured
+    yaw per degree of A's (the truth's: ``truth_yaw_slope``).
+
+    ``per_run``: one result per trained model when several were measured (empty for one):
+    then the numbers of the swap are :func:`~sepviz.experiments.over_runs` of theirs and the
+    baselines and the truths' numbers, which no model changes, are the first run's.
+    """
+
+    source: str
+    target: str
+    factors: tuple[str, ...]
+    crossed: tuple[Estimate, ...]
+    r: tuple[Estimate, ...]
+    r_truth: tuple[Estimate, ...]
+    yaw_slope: Estimate
+    truth_yaw_slope: Estimate
+    to_posed: Estimate
+    to_frontal: Estimate
+    unchanged: Estimate
+    mean_face: Estimate
+    gain: Estimate
+    posed_minus_frontal: Estimate
+    yaw_range: tuple[float, float]
+    per_run: tuple[PoseTransfer, ...] = ()
+
+    @classmethod
+    def from_runs(cls, runs: Sequence[PoseTransfer]) -> PoseTransfer:
+        """One result over training runs: ``runs`` holds one single-run result per trained
+        model (2 or more), measured on the same faces."""
+        if len(runs) < 2 or any(r.per_run for r in runs):
+            raise ValueError(f"from_runs needs >= 2 single-run results, got {len(runs)}")
+        first = runs[0]
+        fields = combine_runs(runs)
+        same = ("unchanged", "mean_face", "r_truth", "truth_yaw_slope")  # no model changes them
+        fields |= {name: getattr(first, name) for name in same}
+        return cls(**{**fields, "per_run": tuple(runs)})
+
+    def transfer(self, factor: str = "yaw") -> Estimate:
+        """The share of A's ``factor`` that crosses to the swap (a fraction, unit ``"%"``)."""
+        if factor not in self.factors:
+            raise ValueError(f"factor must be one of {self.factors}, got {factor!r}")
+        return self.crossed[self.factors.index(factor)]
+
+    def kept(self, factor: str = "yaw") -> str:
+        """:data:`KEEPS` (the whole interval of :meth:`transfer` above :data:`POSE_KEPT`),
+        :data:`LOSES` (below :data:`POSE_LOST`), :data:`PARTLY` (between the two bars) or
+        :data:`UNDECIDED` (the interval covers a bar)."""
+        share = self.transfer(factor)
+        if share.low > POSE_KEPT:
+            return KEEPS
+        if share.high < POSE_LOST:
+            return LOSES
+        if share.low > POSE_LOST and share.high < POSE_KEPT:
+            return PARTLY
+        return UNDECIDED
+
+    @property
+    def baseline(self) -> str:
+        """The baseline ``gain`` is measured against: the one with the higher mean PSNR."""
+        if self.unchanged.value >= self.mean_face.value:
+            return "the input unchanged"
+        return f"{self.target}'s mean face"
+
+    def _head(self) -> str:
+        runs = runs_note(self.transfer("yaw"))
+        state = self.kept("yaw")
+        if state == KEEPS:
+            return f"**The swap keeps A's pose{runs}.**"
+        if state == LOSES:
+            return f"**The swap does not keep A's pose{runs}**: it turns B's head its own way."
+        if state == PARTLY:
+            return f"**The swap keeps A's pose only in part{runs}.**"
+        share = self.transfer("yaw")
+        bars = [f"{b:.0%}" for b in (POSE_LOST, POSE_KEPT) if share.covers(b)]
+        return f"**Not distinguishable** from the {' and the '.join(bars)} bar{runs}."
+
+    def _pose(self) -> str:
+        k = self.factors.index("yaw")
+        lo, hi = self.yaw_range
+        return (
+            f"Of A's head turn ({lo:+.0f}° to {hi:+.0f}°), **{self.crossed[k]}** crosses to the "
+            f"swap {self.source} → {self.target}: its measured yaw moves "
+            f"{self.yaw_slope} degrees per degree of A's, against {self.truth_yaw_slope} for "
+            f"the true {self.target} at A's pose (r = {self.r[k]}, the truth's "
+            f"{self.r_truth[k]}). Keeping a factor needs more than {POSE_KEPT:.0%} over the "
+            f"whole interval, losing it less than {POSE_LOST:.0%}."
+        )
+
+    def _others(self) -> str:
+        others = [f for f in self.factors if f != "yaw"]
+        if not others:
+            return ""
+        items = "; ".join(
+            f"{TRANSFER_FACTORS.get(f, f)} {self.transfer(f)} ({self.kept(f)})" for f in others
+        )
+        return f"Next to it, of A's other factors: {items}."
+
+    def _frontal(self) -> str:
+        d, t = self.posed_minus_frontal, self.target
+        facts = (
+            f"the true {t} at A's pose {self.to_posed}, {t} facing the camera "
+            f"{self.to_frontal}; paired difference {_signed(d)}"
+        )
+        order = compare(d, DB_MARGIN)
+        if order is Order.BETTER:
+            return (
+                f"In PSNR the swap is closer to {t} at A's pose than facing the camera ({facts})."
+            )
+        if order is Order.WORSE:
+            return (
+                f"In PSNR the swap is closer to {t} facing the camera than at A's pose: it "
+                f"straightens the head ({facts})."
+            )
+        if order is Order.EQUAL:
+            return (
+                f"In PSNR the swap is as close to {t} facing the camera as to {t} at A's pose, "
+                f"within ±{DB_MARGIN:g} dB ({facts})."
+            )
+        return (
+            f"In PSNR, whether the swap is closer to {t} at A's pose or facing the camera is "
+            f"not distinguishable ({facts})."
+        )
+
+    def _works(self) -> str:
+        if self.gain.above(WORKS_DB):
+            said = "the swap works"
+        elif self.gain.below(WORKS_DB):
+            said = "the swap does not work"
+        else:
+            said = "not distinguishable from the bar"
+        return (
+            f"Against the true {self.target} at A's pose its gain over the better baseline, "
+            f"{self.baseline}, is {_signed(self.gain)} (input unchanged {self.unchanged}, "
+            f"{self.target}'s mean face {self.mean_face}; above {WORKS_DB:g} dB: {said})."
+        )
+
+    @property
+    def verdict(self) -> str:
+        parts = [self._head(), self._pose(), self._others(), self._frontal(), self._works()]
+        return " ".join(p for p in parts if p)
+
+    def _headlines(self) -> Headlines:
+        runs = self.per_run or (self,)
+        k = self.factors.index("yaw")
+        return {
+            "share of A's yaw that crosses": (self.crossed[k], tuple(r.crossed[k] for r in runs)),
+            f"swap to the true {self.target} at A's pose, PSNR": (
+                self.to_posed,
+                tuple(r.to_posed for r in runs),
+            ),
+            f"gain over the better baseline ({self.baseline})": (
+                self.gain,
+                tuple(r.gain for r in runs),
+            ),
+        }
+
+    def table(self) -> str:
+        runs = runs_note(self.to_posed)
+        t = self.target
+        rows = [
+            (f"swap {self.source} → {t}{runs}", self.to_posed, self.to_frontal),
+            ("baseline: input unchanged", self.unchanged, ""),
+            (f"baseline: {t}'s mean face", self.mean_face, ""),
+        ]
+        psnr_table = markdown_table(
+            ("prediction", f"PSNR to {t} at A's pose", f"PSNR to {t} facing the camera"), rows
+        )
+        crossing = [
+            (TRANSFER_FACTORS.get(f, f), c, r, rt, self.kept(f))
+            for f, c, r, rt in zip(self.factors, self.crossed, self.r, self.r_truth)
+        ]
+        header = (
+            "A's factor",
+            f"share that crosses{runs}",
+            "r, swap",
+            f"r, true {t}",
+            "the swap",
+        )
+        return psnr_table + "\n" + markdown_table(header, crossing)
+
+
+def frontal_truth(faces: FaceSet, target: str = "B") -> torch.Tensor:
+    """The true ``target`` facing the camera (yaw 0, pitch 0) with each face's expression and
+    light: :func:`~sepviz.data.synthetic.posed` of the swapped truth. (N, 3, S, S) in [0, 1]."""
+    from sepviz.data.synthetic import IDENTITY_FACTORS, PERSONS, posed
+
+    if target not in PERSONS:
+        raise ValueError(f"target must be one of {sorted(PERSONS)}, got {target!r}")
+    n, person = len(faces), PERSONS[target]
+    identity = {name: person[i].expand(n).clone() for i, name in enumerate(IDENTITY_FACTORS)}
+    return posed(FaceSet(faces.images, {**faces.factors, **identity}), 0.0, 0.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _factor_meter(person: str, factor: str, size: int, seed: int = 0) -> tuple[Any, ...]:
+    """A ridge regression from the pixels to ``factor``, calibrated on renders of ``person``
+    with heads turned over the whole yaw range: ``(mean pixel, weights, mean factor)``. The
+    dual form as :func:`~sepviz.experiments.measures.yaw_meter`'s (fewer faces than pixels)."""
+    from sepviz.data.synthetic import YAW_RANGE, make_faces
+
+    faces = make_faces(_METER_FACES, size, [person], seed=seed + 17, yaw=YAW_RANGE)
+    x = faces.images.flatten(1).double()
+    mean = x.mean(0)
+    x = x - mean
+    y = faces.factors[factor].double()
+    ridge = _METER_RIDGE * float(x.var(0).mean()) * len(x)
+    gram = x @ x.T + ridge * torch.eye(len(x), dtype=x.dtype)
+    weights = x.T @ torch.linalg.solve(gram, y - y.mean())
+    return mean, weights, float(y.mean())
+
+
+def _reading(factor: str, images: torch.Tensor, person: str) -> np.ndarray:
+    """What a meter reads of ``factor`` on ``images`` (N,): degrees of yaw, the light's
+    left/right score, or the smile."""
+    from sepviz.experiments.measures import measured_light, yaw_meter
+
+    if factor == "yaw":
+        return yaw_meter(images.shape[-1])(images).double().numpy()
+    if factor == "azimuth":
+        return measured_light(images).double().numpy()
+    mean, weights, bias = _factor_meter(person, factor, images.shape[-1])
+    return ((images.flatten(1).double() - mean) @ weights + bias).numpy()
+
+
+def _slope_ratio(
+    x: np.ndarray, swap: np.ndarray, truth: np.ndarray, seed: int
+) -> tuple[Estimate, Estimate, Estimate]:
+    """The slope of ``swap`` on ``x`` over that of ``truth`` on ``x`` (a share, ``"%"``), and
+    the two slopes, with percentile-bootstrap intervals over the faces (paired resamples)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), size=(BOOTSTRAP_SAMPLES, len(x)))
+
+    def slope(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a = a - a.mean(-1, keepdims=True)
+        return (a * (b - b.mean(-1, keepdims=True))).sum(-1) / (a * a).sum(-1)
+
+    def estimate(value: float, boot: np.ndarray, unit: str) -> Estimate:
+        tail = 100 * (1 - CONFIDENCE) / 2
+        low, high = np.nanpercentile(boot, [tail, 100 - tail])
+        return Estimate(float(value), float(low), float(high), unit)
+
+    s, t = slope(x, swap), slope(x, truth)
+    s_boot, t_boot = slope(x[idx], swap[idx]), slope(x[idx], truth[idx])
+    return (
+        estimate(s / t, s_boot / t_boot, "%"),
+        estimate(s, s_boot, ""),
+        estimate(t, t_boot, ""),
+    )
+
+
+def pose_transfer(
+    model: Models,
+    faces: FaceSet,
+    target: str = "B",
+    source: str = "A",
+    reference: FaceSet | None = None,
+    factors: Sequence[str] = tuple(TRANSFER_FACTORS),
+    seed: int = 0,
+) -> PoseTransfer:
+    """Swap ``faces`` (all of person ``source``, heads turned) to ``target``: how much of the
+    pose crosses, next to the expression and the light?
+
+    Args:
+        model: a trained DeepFakes with a decoder ``target`` (trained on turned heads:
+            ``zoo.trained("deepfakes", yaw=(-30.0, 30.0), ...)``), or one per training run.
+        faces: unseen faces of ``source`` with varied yaw (``factors["yaw"]``, e.g.
+            ``make_faces(n, size, ["A"], seed=1, yaw=(-30.0, 30.0))``), 3 or more.
+        target: the decoder, a name of :data:`~sepviz.data.synthetic.PERSONS`.
+        reference: faces of ``target`` for the mean-face baseline (default: the truths).
+        factors: the factors followed, keys of :data:`TRANSFER_FACTORS`; must hold ``"yaw"``.
+        seed: the bootstraps.
+    """
+    from sepviz.data.synthetic import swapped
+    from sepviz.experiments.measures import correlation
+    from sepviz.metrics import psnr
+
+    factors = tuple(factors)
+    unknown = [f for f in factors if f not in TRANSFER_FACTORS]
+    if "yaw" not in factors or unknown:
+        raise ValueError(
+            f"factors must hold 'yaw' and only {tuple(TRANSFER_FACTORS)}, got {factors}"
+        )
+    if "yaw" not in faces.factors:
+        raise ValueError(
+            "faces must have turned heads (factors['yaw']): make them with "
+            "make_faces(..., yaw=(lo, hi)), lo < hi inside [-40, 40]"
+        )
+    if len(faces) < 3:
+        raise ValueError(f"faces must hold at least 3 faces for a slope, got {len(faces)}")
+    models = _models(model)
+    truth = swapped(faces, target)  # B at A's pose, expression and light
+    frontal = frontal_truth(faces, target)
+    input_db = psnr(faces.images, truth)
+    mean = (reference.images if reference is not None else truth).mean(0, keepdim=True)
+    mean_db = psnr(mean.expand_as(truth), truth)
+    best = input_db if float(input_db.mean()) >= float(mean_db.mean()) else mean_db
+    yaw = faces.factors["yaw"]
+    readings = {f: _reading(f, truth, target) for f in factors}
+    runs = []
+    for net in models:
+        swap = net.swap(faces.images, target)
+        posed_db, frontal_db = psnr(swap, truth), psnr(swap, frontal)
+        crossed, r, r_truth, slopes = [], [], [], {}
+        for f in factors:
+            x = faces.factors[f].double().numpy()
+            read = _reading(f, swap, target)
+            share, swap_slope, truth_slope = _slope_ratio(x, read, readings[f], seed)
+            slopes[f] = (swap_slope, truth_slope)
+            crossed.append(share)
+            r.append(correlation(x, read, seed))
+            r_truth.append(correlation(x, readings[f], seed))
+        runs.append(
+            PoseTransfer(
+                source=source,
+                target=target,
+                factors=factors,
+                crossed=tuple(crossed),
+                r=tuple(r),
+                r_truth=tuple(r_truth),
+                yaw_slope=slopes["yaw"][0],
+                truth_yaw_slope=slopes["yaw"][1],
+                to_posed=bootstrap_mean(posed_db, "dB", seed),
+                to_frontal=bootstrap_mean(frontal_db, "dB", seed),
+                unchanged=bootstrap_mean(input_db, "dB", seed),
+                mean_face=bootstrap_mean(mean_db, "dB", seed),
+                gain=paired_gain(posed_db, best, "dB", seed),
+                posed_minus_frontal=paired_gain(posed_db, frontal_db, "dB", seed),
+                yaw_range=(float(yaw.min()), float(yaw.max())),
+            )
+        )
+    return runs[0] if len(runs) == 1 else PoseTransfer.from_runs(runs)

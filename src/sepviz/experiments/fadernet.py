@@ -1,4 +1,4 @@
-"""Chapter 4: does a FaderNet's adversary remove the light from its latent, and what does the
+"""Chapter 5: does a FaderNet's adversary remove the light from its latent, and what does the
 slider on y do?
 
 - :func:`light_removal`: probes (standardised linear, whitened linear, MLP) read the light
@@ -8,6 +8,8 @@ slider on y do?
   runs (:func:`~sepviz.experiments.over_runs`).
 - :func:`factors_kept`: what the adversary takes besides the light (expression, elevation).
 - the slider against the renderer's truth: :func:`sepviz.experiments.measures.slider_check`.
+- two faders (a ``fadernet2``: y = (azimuth / 60, yaw / 40)): :func:`cross_talk`, does each
+  slider move its own factor, and the other no more than the renderer does?
 
 Words are the package's (:mod:`sepviz.experiments`): a probe *reads* the light when its whole
 interval lies above :func:`~sepviz.experiments.read_bar`; the light is *removed* when every
@@ -38,6 +40,7 @@ from sepviz.experiments import (
     compare,
     markdown_table,
     over_runs,
+    paired_gain,
     read_bar,
     reading,
     removed,
@@ -47,7 +50,7 @@ from sepviz.experiments.measures import fold_estimate, pixel_codes, probe_estima
 from sepviz.models.fadernet import FaderNet
 
 PROBES = ("linear", "whitened linear", "MLP")
-"""The three probes of the chapter, weakest to strongest, as chapter 5's ladder ranks them:
+"""The three probes of the chapter, weakest to strongest, as chapter 6's ladder ranks them:
 "weaker" and "stronger" mean this order, not the scores."""
 
 R2_MARGIN = READ_SHARE
@@ -477,3 +480,255 @@ def factors_kept(
         for name, z, w in (("plain", z_plain, False), ("adv", z_adv, False), ("wh", z_adv, True))
     }
     return FactorsKept(tuple(factors), read["plain"], read["adv"], read["wh"], float(lam))
+
+
+# -- two faders: light and pose (a ``fadernet2`` FaderNet, y = (azimuth / 60, yaw / 40)) ------
+SLIDERS = ("light", "yaw")
+"""The two faders of a ``fadernet2`` FaderNet, in the order of y: the light's azimuth / 60 and
+the head's yaw / 40 (:func:`sepviz.recipes.light_and_yaw_y`)."""
+
+CROSS_VALUES = (-1.0, -0.5, 0.0, 0.5, 1.0)
+"""The values each slider of :func:`cross_talk` sweeps (the trained range, where the renderer
+has a truth for every one: azimuth 60 y, yaw 40 y)."""
+
+CROSS_MARGIN = READ_SHARE
+"""A slider's effect on the *other* factor equals the truth's when the two differ by less than
+a tenth of the truth's effect on that factor of its own slider: the share
+:data:`~sepviz.experiments.READ_SHARE` that a slider's own effect must clear to *move* its
+factor, so a leak smaller than that is less than a slider that barely works would do. The
+truth's cross effect is not zero: turning the head moves the measured light a little, since
+the lamp stays where it is."""
+
+
+PSNR_CAP = 99.0
+"""The PSNR (dB) :func:`cross_talk` counts for a face decoded exactly as the renderer draws it
+(infinite otherwise): far beyond any float32 rounding of a decoder's output (~150 dB is one
+part in 10^7.5) that a reader could see, and finite, so that it can be averaged."""
+
+
+@dataclass(frozen=True)
+class CrossTalk(OverRuns, Result):
+    """Each slider's effect on each measured factor, as a share of the truth's own effect.
+
+    ``effect[2 * k + j]`` is the slope of meter ``j`` (measured light, measured yaw) against
+    slider ``k`` (:data:`SLIDERS`) on the decoded faces, per face over :data:`CROSS_VALUES`,
+    divided by the renderer's slope of meter ``j`` against slider ``j`` (``light_scale``,
+    ``yaw_scale``: the truth's own effects in the meters' units per unit of y). So the
+    truth's diagonal is 1, and its off-diagonal the true cross effect. ``truth``: the same
+    for the renderer's sweep; ``gap``: ``effect - truth`` paired over faces; ``psnr``: per
+    slider, the decoded faces against the rendered ones, mean over the values.
+    """
+
+    values: tuple[float, ...]
+    effect: tuple[Estimate, ...]
+    truth: tuple[Estimate, ...]
+    gap: tuple[Estimate, ...]
+    psnr: tuple[Estimate, ...]
+    light_scale: float
+    yaw_scale: float
+    per_run: tuple[CrossTalk, ...] = ()
+
+    @classmethod
+    def over_runs(cls, per_run: Sequence[CrossTalk]) -> CrossTalk:
+        """One result over training runs (2 or more single-run results, the same values)."""
+        if len(per_run) < 2:
+            raise ValueError(f"per_run needs at least 2 training runs, got {len(per_run)}")
+        fields = combine_runs([dataclasses.replace(r, per_run=()) for r in per_run])
+        return cls(**{**fields, "per_run": tuple(per_run)})  # type: ignore[arg-type]
+
+    def own(self) -> tuple[Reading, ...]:
+        """Per slider, its effect on its own factor against a perfect 1 and chance 0: READS
+        (the right way, more than a tenth of the truth's), BELOW_CHANCE (the wrong way)."""
+        return tuple(reading(self.effect[3 * k], 0.0) for k in range(2))
+
+    def cross(self) -> tuple[Order, ...]:
+        """Per slider, its effect on the other factor minus the truth's, within
+        :data:`CROSS_MARGIN`: EQUAL is no more cross-talk than the renderer has."""
+        return tuple(compare(self.gap[2 * k + 1 - k], CROSS_MARGIN) for k in range(2))
+
+    @property
+    def verdict(self) -> str:
+        own, cross = self.own(), self.cross()
+        fails = {
+            Reading.BELOW_CHANCE: "the {} slider moves its factor the wrong way",
+            Reading.AT_CHANCE: "the {} slider does not move its factor",
+            Reading.NOT_DISTINGUISHABLE: "whether the {} slider moves its factor is not "
+            "distinguishable",
+        }
+        heads = [fails[r].format(name) for name, r in zip(SLIDERS, own) if not r.reads]
+        leaks = [n for n, o in zip(SLIDERS, cross) if o in (Order.BETTER, Order.WORSE)]
+        unsure = [n for n, o in zip(SLIDERS, cross) if o is Order.NOT_DISTINGUISHABLE]
+        if heads:
+            joined = "; ".join(heads)
+            head = f"**{joined[0].upper()}{joined[1:]}.**"
+        elif leaks:
+            head = (
+                f"**Each slider moves its own factor, but the {_and(leaks)} "
+                f"{_verb(leaks, 'slider leaks', 'sliders leak')} into the other** beyond "
+                f"{CROSS_MARGIN:g} of the true effect."
+            )
+        elif unsure:
+            head = (
+                "**Each slider moves its own factor; whether the "
+                f"{_and(unsure)} {_verb(unsure, 'slider', 'sliders')} also "
+                f"{_verb(unsure, 'moves', 'move')} the other is not distinguishable** from "
+                f"the truth's cross effect within {CROSS_MARGIN:g}."
+            )
+        else:
+            head = (
+                "**Two faders, no cross-talk**: each slider moves its own factor the right "
+                "way and the other one as the renderer does, within "
+                f"{CROSS_MARGIN:g} of the true effect."
+            )
+        words = {
+            Order.EQUAL: f"within {CROSS_MARGIN:g} of it",
+            Order.BETTER: f"more than it, beyond {CROSS_MARGIN:g}",
+            Order.WORSE: f"less than it, beyond {CROSS_MARGIN:g}",
+            Order.NOT_DISTINGUISHABLE: f"not distinguishable from ±{CROSS_MARGIN:g}",
+        }
+        clauses = []
+        for k, name in enumerate(SLIDERS):
+            other = SLIDERS[1 - k]
+            clauses.append(
+                f"The {name} slider moves the measured {name} by **{self.effect[3 * k]}** of "
+                f"the true effect and the measured {other} by **{self.effect[2 * k + 1 - k]}** "
+                f"(the renderer's: {self.truth[2 * k + 1 - k]}; the gap "
+                f"{self.gap[2 * k + 1 - k]}, {words[cross[k]]}); PSNR against the rendered "
+                f"truth {self.psnr[k]}."
+            )
+        units = (
+            f"Units: the renderer's light slider moves the measured light by "
+            f"{self.light_scale:.2f} per unit of y, its yaw slider the measured yaw by "
+            f"{self.yaw_scale:.1f}° per unit; {len(self.values)} values of y from "
+            f"{min(self.values):+g} to {max(self.values):+g}{runs_note(self.effect[0])}."
+        )
+        return " ".join([head, *clauses, units])
+
+    def table(self) -> str:
+        rows = [
+            (
+                f"{name} slider",
+                self.effect[2 * k],
+                self.truth[2 * k],
+                self.effect[2 * k + 1],
+                self.truth[2 * k + 1],
+                self.psnr[k],
+            )
+            for k, name in enumerate(SLIDERS)
+        ]
+        header = ("", "measured light", "truth", "measured yaw", "truth", "PSNR vs truth")
+        return markdown_table(header, rows)
+
+    def _headlines(self) -> Headlines:
+        runs = self.per_run or (self,)
+        named: Headlines = {}
+        for k, slider in enumerate(SLIDERS):
+            for j, meter in enumerate(SLIDERS):
+                i = 2 * k + j
+                named[f"{slider} slider → measured {meter}"] = (
+                    self.effect[i],
+                    tuple(r.effect[i] for r in runs),
+                )
+            named[f"{slider} slider, PSNR"] = (self.psnr[k], tuple(r.psnr[k] for r in runs))
+        return named
+
+
+def cross_talk(
+    models: FaderNet | Sequence[FaderNet],
+    faces: FaceSet | Sequence[FaceSet],
+    values: Sequence[float] = CROSS_VALUES,
+    seed: int = 0,
+) -> CrossTalk:
+    """Move each slider of a two-fader FaderNet with the other at each face's own value, and
+    measure both factors on the decoded faces and on the renderer's truth.
+
+    Light: :func:`~sepviz.experiments.measures.measured_light`; yaw:
+    :func:`~sepviz.experiments.measures.yaw_meter` of the faces' size (calibrated the first
+    time, 30-60 s). The truth of the light slider is :func:`~sepviz.data.synthetic.relit`
+    (azimuth 60 y), of the yaw slider :func:`~sepviz.data.synthetic.posed` (yaw 40 y).
+
+    Args:
+        models: a FaderNet with ``attribute_dim`` 2 (y = (azimuth / 60, yaw / 40), the
+            ``fadernet2`` recipe), or one per training run (the Estimates then hold them all).
+        faces: unseen posed faces (``factors["yaw"]``) with every factor of the renderer, or
+            one FaceSet per training run.
+        values: the y each slider takes, 2 or more distinct numbers in [-1, 1].
+        seed: the bootstraps.
+
+    Returns:
+        a :class:`CrossTalk`.
+    """
+    runs = _runs(models)
+    for m in runs:
+        if not isinstance(m, FaderNet) or m.attribute_dim != 2:
+            got = f"attribute_dim {m.attribute_dim}" if isinstance(m, FaderNet) else type(m)
+            raise ValueError(f"models must be FaderNets with attribute_dim 2, got {got}")
+    tests = _tests(faces, len(runs))
+    if any("yaw" not in t.factors for t in tests):
+        raise ValueError("faces must be posed: every FaceSet needs factors['yaw']")
+    picked = tuple(float(v) for v in values)
+    if len(set(picked)) < 2 or not all(-1 <= v <= 1 for v in picked):
+        raise ValueError(f"values must hold 2 or more distinct numbers in [-1, 1], got {values}")
+    per_run = [_cross_run(m, t, picked, seed) for m, t in zip(runs, tests)]
+    return per_run[0] if len(per_run) == 1 else CrossTalk.over_runs(per_run)
+
+
+def two_fader_sweep(
+    model: FaderNet, faces: FaceSet, slider: int, values: Sequence[float]
+) -> torch.Tensor:
+    """``faces`` decoded with slider ``slider`` (0 light, 1 yaw: :data:`SLIDERS`) at each of
+    ``values`` and the other at each face's own value: (N, len(values), 3, S, S) in [0, 1],
+    rows faces, columns values (a grid for :func:`sepviz.viz.swap_grid`)."""
+    from sepviz.recipes import light_and_yaw_y
+
+    if isinstance(slider, bool) or slider not in (0, 1):
+        raise ValueError(f"slider must be 0 (light) or 1 (yaw), got {slider!r}")
+    columns = []
+    for value in values:
+        y = light_and_yaw_y(faces)  # (N, 2): each face's own light and yaw
+        y[:, slider] = float(value)
+        columns.append(model.relight(faces.images, y))
+    return torch.stack(columns, 1)
+
+
+def _cross_run(model: FaderNet, test: FaceSet, values: tuple[float, ...], seed: int) -> CrossTalk:
+    from sepviz.data.synthetic import YAW_RANGE, posed, relit
+    from sepviz.experiments.measures import measured_light, yaw_meter
+    from sepviz.metrics import psnr
+
+    meters = (measured_light, yaw_meter(test.images.shape[-1]))
+    pitch = test.factors.get("pitch", torch.zeros(len(test)))
+    truths = (  # the renderer's sweep of each slider (y scaled as light_and_yaw_y scales it)
+        lambda v: relit(test, 60 * v),
+        lambda v: posed(test, YAW_RANGE[1] * v, pitch),
+    )
+    v = torch.tensor(values, dtype=torch.float64)
+    v = v - v.mean()
+    slopes: dict[tuple[str, int, int], torch.Tensor] = {}  # (N,) per face
+    quality = []
+    for k in range(2):
+        decoded = list(two_fader_sweep(model, test, k, values).unbind(1))
+        true = [truths[k](value) for value in values]
+        # a decoder that gives the truth back exactly has an infinite PSNR: PSNR_CAP stands in
+        dbs = torch.stack([psnr(d, t) for d, t in zip(decoded, true)]).clamp(max=PSNR_CAP)
+        dbs = dbs.mean(0)  # (N,) each face's PSNR, mean over the values
+        quality.append(bootstrap_mean(dbs, "dB", seed))
+        for j, meter in enumerate(meters):
+            for name, images in (("model", decoded), ("truth", true)):
+                reads = torch.stack([meter(x).double() for x in images], 1)  # (N, values)
+                slopes[name, k, j] = (reads - reads.mean(1, keepdim=True)) @ v / (v @ v)
+    scale = [float(slopes["truth", j, j].mean()) for j in range(2)]
+
+    def shares(name: str) -> list[torch.Tensor]:
+        return [slopes[name, k, j] / scale[j] for k in range(2) for j in range(2)]
+
+    effect, truth = shares("model"), shares("truth")
+    return CrossTalk(
+        values=values,
+        effect=tuple(bootstrap_mean(e, "", seed) for e in effect),
+        truth=tuple(bootstrap_mean(t, "", seed) for t in truth),
+        gap=tuple(paired_gain(e, t, "", seed) for e, t in zip(effect, truth)),
+        psnr=tuple(quality),
+        light_scale=scale[0],
+        yaw_scale=scale[1],
+    )

@@ -1,4 +1,4 @@
-"""Chapter 5: hidden or removed? Methods that take the light out of a FaderNet's latent,
+"""Chapter 6: hidden or removed? Methods that take the light out of a FaderNet's latent,
 judged by a ladder of readers, weakest to strongest.
 
 An adversary or an eraser that leaves a *weak* reader at chance has hidden the light from that
@@ -6,11 +6,11 @@ reader; it has removed it only if the *strongest* reader is at chance too. :func
 fits every reader of :data:`READERS` on one split of faces and scores it on another, with a
 bootstrap interval over the scored faces:
 
-- ``linear``: logistic regression on standardised codes (what chapter 4's plain probe is);
+- ``linear``: logistic regression on standardised codes (what chapter 5's plain probe is);
 - ``whitened linear``: the same on whitened codes (every direction at unit variance, so a
   signal in a direction of tiny variance counts as much as any other);
 - ``MLP``: a plain MLP, one hidden layer of 128 units, trained to convergence on
-  standardised codes (chapter 4's MLP probe, :func:`sepviz.probes.probe`);
+  standardised codes (chapter 5's MLP probe, :func:`sepviz.probes.probe`);
 - ``post-hoc adversary``: a fresh reader of the FaderNet discriminator's shape (whitened
   codes, two hidden layers of 256 units) trained to convergence on frozen codes, with no
   early stopping.
@@ -24,10 +24,11 @@ those are blind to it (at or below chance).
 
 :func:`methods` trains (through the zoo) the methods the chapter compares: no adversary, the
 FaderNet adversary at each lambda, LEACE after training (:meth:`FaderNet.with_eraser`), LEACE
-inside training (``FaderNet(eraser="leace")``) and an oracle encoder that only ever sees the
-face under a centre light. :func:`compare` puts every method on the ladder (the training
-discriminator joins it where there is one) and measures what each costs: reconstruction,
-relighting against the renderer's truth, the slider's direction, training time. Given the
+inside training (:class:`~sepviz.models.fadernet.ErasedFaderNet`) and an oracle encoder that
+only ever sees the face under a centre light. :func:`compare` puts every method on the ladder
+(the training discriminator joins it where there is one) and measures what each costs:
+reconstruction, relighting against the renderer's truth, the slider's direction, training
+time. Given the
 methods of several training runs (seeds), each scored on new faces of its own people, its
 numbers hold every run (:meth:`Comparison.over_runs`, :func:`~sepviz.experiments.over_runs`).
 :func:`discriminator_guesses` asks why the training discriminator can score below chance.
@@ -398,7 +399,7 @@ def methods(settings: Mapping[str, int], lambdas: Sequence[float], seed: int = 0
 
     Args:
         settings: :func:`sepviz.zoo.settings` (``size``, ``steps``, ``n_faces``); the same as
-            chapter 4's, so its FaderNets load from the cache.
+            chapter 5's, so its FaderNets load from the cache.
         lambdas: the adversary weights; must hold 0 (the control, and the model LEACE after
             training erases).
         seed: seeds every training run.
@@ -412,10 +413,10 @@ def methods(settings: Mapping[str, int], lambdas: Sequence[float], seed: int = 0
     def fader(**options: Any) -> FaderNet:
         return zoo.trained("fadernet", **settings, seed=seed, **options)  # type: ignore[return-value]
 
-    # these two first: they train while chapter 4, executed beside this chapter, trains the rest
-    inside = fader(fit={"lambda_max": 0.0}, eraser="leace")
-    oracle = fader(fit={"lambda_max": 0.0, "source": "centre light"})
-    adversaries = {float(lam): fader(fit={"lambda_max": float(lam)}) for lam in sorted(lambdas)}
+    # these two first: they train while chapter 5, executed beside this chapter, trains the rest
+    inside = fader(model="ErasedFaderNet", lambda_max=0.0)
+    oracle = fader(lambda_max=0.0, fit={"source": "centre light"})
+    adversaries = {float(lam): fader(lambda_max=float(lam)) for lam in sorted(lambdas)}
     train = zoo.training_faces("fadernet", settings["size"], settings["n_faces"], seed)
     clock = time.perf_counter()
     after = adversaries[0.0].with_eraser(train.images, azimuth_y(train))

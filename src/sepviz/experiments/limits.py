@@ -1,4 +1,4 @@
-"""Chapter 10: what a small model cannot do, and how easy its swaps are to detect.
+"""Chapter 11: what a small model cannot do, and how easy its swaps are to detect.
 
 - :func:`new_people`: an autoencoder's reconstruction of people it never saw, against the
   people it was trained on, and against the distance to the nearest training person.

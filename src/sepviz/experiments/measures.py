@@ -14,6 +14,7 @@ The chapter modules of :mod:`sepviz.experiments` import from here and never from
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from sepviz.experiments import (
     BOOTSTRAP_SAMPLES,
     CONFIDENCE,
     DB_MARGIN,
+    READ_SHARE,
     Estimate,
     Headlines,
     Order,
@@ -40,6 +42,20 @@ from sepviz.experiments import (
     runs_note,
 )
 from sepviz.utils import check_images
+
+KNOWN = ("identity", "smile", "mouth_open", "eyes_open", "azimuth", "elevation")
+"""The factors MIG and DCI score a latent against: identity, expression and light."""
+
+MIG_BAR = 0.2
+"""A latent is *disentangled* when the whole interval of its MIG lies above 0.2: on average
+over the factors, the best unit then holds a fifth of the factor's entropy more than the next
+best, so one unit stands out for each factor; below it, every factor has a runner-up that
+holds nearly as much of it as its best unit."""
+
+MIG_MARGIN = MIG_BAR * READ_SHARE
+"""Two MIGs are *equal* (:func:`~sepviz.experiments.compare`) within 0.02, a tenth of
+:data:`MIG_BAR`: a difference too small to matter to the question the bar answers, the
+share that :data:`~sepviz.experiments.READ_SHARE` also asks of a reader."""
 
 MONOTONE = 0.80  # the slider "moves the light the right way" for more faces than this
 
@@ -118,6 +134,65 @@ def measured_light(grid: torch.Tensor) -> torch.Tensor:
         return lighting_pseudo_label(grid)[0]
     rows, cols = grid.shape[:2]
     return lighting_pseudo_label(grid.reshape(rows * cols, *grid.shape[2:]))[0].view(rows, cols)
+
+
+YAW_METER_FACES = 4000  # renders the yaw meter is calibrated on
+YAW_METER_RIDGE = 1.0  # ridge penalty, in units of the mean pixel variance times the faces
+
+
+@dataclass(frozen=True)
+class YawMeter:
+    """A head-yaw meter for faces of one size: a ridge regression from the pixels to the yaw,
+    calibrated on renders of random people, expressions, lights and poses (the renderer knows
+    every yaw), the way :func:`measured_light` reads the light from a luminance asymmetry.
+
+    Attributes:
+        size: the image side it reads.
+        mean: (3 * size * size,) mean pixel of the calibration renders.
+        weights: (3 * size * size,) the regression's weights (degrees per pixel unit).
+        bias: the yaw of the mean face (degrees).
+        r2: its R² on other renders than those it was calibrated on (how well it reads).
+    """
+
+    size: int
+    mean: torch.Tensor
+    weights: torch.Tensor
+    bias: float
+    r2: float
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        """The measured yaw (degrees) of faces (N, 3, size, size) in [0, 1]: (N,) float32."""
+        check_images(images, "images", self.size)
+        x = images.flatten(1).double() - self.mean
+        return (x @ self.weights + self.bias).float()
+
+
+@functools.lru_cache(maxsize=4)
+def yaw_meter(size: int = 32, seed: int = 0) -> YawMeter:
+    """The :class:`YawMeter` of faces of ``size`` px, calibrated on
+    :data:`YAW_METER_FACES` renders with heads turned over the whole yaw range (pitch up to
+    ±10°) and tested on as many others; cached, so a chapter calibrates it once."""
+    from sepviz.data.synthetic import YAW_RANGE, make_faces
+
+    def renders(k: int) -> Any:
+        return make_faces(
+            YAW_METER_FACES, size, identities=64, seed=seed + k, yaw=YAW_RANGE, pitch=(-10, 10)
+        )
+
+    train, test = renders(0), renders(1)
+    x = train.images.flatten(1).double()
+    mean = x.mean(0)
+    x = x - mean
+    y = train.factors["yaw"].double()
+    ridge = YAW_METER_RIDGE * float(x.var(0).mean()) * len(x)
+    # the dual form: (X X^T + ridge I) a = y - mean(y), weights = X^T a (N < pixels)
+    gram = x @ x.T + ridge * torch.eye(len(x), dtype=x.dtype)
+    weights = x.T @ torch.linalg.solve(gram, y - y.mean())
+    meter = YawMeter(size, mean, weights, float(y.mean()), 0.0)
+    truth = test.factors["yaw"].double()
+    residual = ((meter(test.images).double() - truth) ** 2).sum()
+    r2 = 1 - float(residual / ((truth - truth.mean()) ** 2).sum())
+    return YawMeter(size, mean, weights, float(y.mean()), r2)
 
 
 def rises(scores: torch.Tensor, strict: bool = True) -> torch.Tensor:

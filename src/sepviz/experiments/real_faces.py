@@ -1,4 +1,4 @@
-"""Chapter 9: relighting real faces that carry no light labels.
+"""Chapter 10: relighting real faces that carry no light labels.
 
 Real photographs have no ground truth under another light, so every check here is one a
 relight could pass without relighting, and each gets a baseline that shows how far that goes:

@@ -1,4 +1,4 @@
-"""Chapter 7 (the blog's idea 1): relight person A by swapping B's photograph under the wanted
+"""Chapter 8 (the blog's idea 1): relight person A by swapping B's photograph under the wanted
 light, retrieved in the shared latent, to A.
 
 - :func:`idea_one`: idea 1 against the truth for every lamp, next to the input unchanged and
@@ -8,6 +8,10 @@ light, retrieved in the shared latent, to A.
   half.
 - :func:`light_side`: is the output lit from the lamp's side?
 - :func:`retrieval_match`: does retrieval in the latent find B faces with A's expression?
+- :func:`pose_retrieval`: with heads turned (``factors["yaw"]`` on A's faces and the bank),
+  does retrieval find a B photo at A's pose, against a random one?
+- :func:`bank_sizes`: what the blog's "B in every pose" costs: bank size against the relit
+  error and the pose the retrieved photo misses by.
 
 Every number is a mean over the faces of A with a bootstrap interval; means over the lamps
 average each face's three values first, so the bootstrap stays paired face by face.
@@ -53,7 +57,12 @@ interval: nearer the best match than a random face, not only a little better tha
 
 RETRIEVAL_FACTORS = ("smile", "mouth_open", "eyes_open", "elevation")
 """The factors :func:`retrieval_match` checks by default: the expression, and the light's
-elevation (the lamp fixes the azimuth)."""
+elevation (the lamp fixes the azimuth). :func:`idea_one` adds ``"yaw"`` when A's faces and the
+bank both have turned heads."""
+
+SCALE = {"elevation": 60.0, "yaw": 80.0}
+"""What :func:`retrieval_match` divides a factor's errors by (its range in degrees), so the
+errors of all factors are comparable; the shares of the way do not depend on it."""
 
 FOUND, UNDECIDED, SHORT, RANDOM, WORSE = (
     "found",
@@ -216,9 +225,18 @@ def idea_one(
         seed: the bootstraps.
 
     The result's ``retrieval`` is :func:`retrieval_match` of the run on
-    :data:`RETRIEVAL_FACTORS`.
+    :data:`RETRIEVAL_FACTORS`, and the yaw when ``test`` and ``bank`` both have turned heads
+    (``factors["yaw"]``): then the perfect bank holds B at A's pose and the perfect swap draws
+    A at the picked photo's pose.
     """
-    from sepviz.data.synthetic import EXPRESSION_FACTORS, PERSONS, factor_matrix, relit, render
+    from sepviz.data.synthetic import (
+        EXPRESSION_FACTORS,
+        PERSONS,
+        POSE_FACTORS,
+        factor_matrix,
+        relit,
+        render,
+    )
     from sepviz.ideas import relight_by_swap, retrieve_by_latent
     from sepviz.metrics import psnr
     from sepviz.probes import extract_latents
@@ -229,6 +247,11 @@ def idea_one(
     light_bank = bank.factors["azimuth"]
     z_a = extract_latents(model, test.images)
     mean_face = test.images.mean(0, keepdim=True).expand_as(test.images)
+    # turned heads: the perfect bank holds B at A's pose, the perfect swap draws A at the
+    # picked photo's pose (frontal faces: pose None, the renders of before)
+    posed = "yaw" in test.factors and "yaw" in bank.factors
+    pose_a = factor_matrix(test, POSE_FACTORS) if "yaw" in test.factors else None
+    pose_bank = factor_matrix(bank, POSE_FACTORS) if "yaw" in bank.factors else None
 
     def distance(images: torch.Tensor) -> torch.Tensor:
         return (extract_latents(model, images) - z_a).norm(dim=1)
@@ -241,14 +264,19 @@ def idea_one(
         picked = retrieve_by_latent(model, test.images, bank.images, light_bank, lamp)
         truth = relit(test, lamp)
         at_lamp = torch.full((len(test),), lamp)
-        perfect_b = render(  # B with A's expression and elevation, under the lamp
-            PERSONS[bank_person], expr_a, torch.stack([at_lamp, test.factors["elevation"]], 1), size
+        perfect_b = render(  # B with A's expression, elevation (and pose), under the lamp
+            PERSONS[bank_person],
+            expr_a,
+            torch.stack([at_lamp, test.factors["elevation"]], 1),
+            size,
+            pose=pose_a,
         )
-        a_as_picked = render(  # A with the picked B face's expression and elevation
+        a_as_picked = render(  # A with the picked B face's expression and elevation (and pose)
             factor_matrix(test),
             expr_bank[picked],
             torch.stack([at_lamp, bank.factors["elevation"][picked]], 1),
             size,
+            pose=None if pose_bank is None else pose_bank[picked],
         )
         predictions = {
             "idea 1": out,
@@ -289,7 +317,13 @@ def idea_one(
         truth=tuple(truths),
         picked=tuple(picks),
         retrieval=_retrieval_match(
-            azimuths, tuple(picks), test, bank, RETRIEVAL_FACTORS, None, seed
+            azimuths,
+            tuple(picks),
+            test,
+            bank,
+            RETRIEVAL_FACTORS + (("yaw",) if posed else ()),
+            None,
+            seed,
         ),
     )
 
@@ -363,6 +397,19 @@ def _ratio_interval(top: np.ndarray, bottom: np.ndarray, seed: int) -> tuple[flo
     return value, boot
 
 
+def _way_status(p: Estimate) -> str:
+    """What the interval of a share of the way from random to the best says: :data:`FOUND`
+    (above :data:`FINDS`), :data:`WORSE` (below 0), :data:`UNDECIDED` (it covers
+    :data:`FINDS`), :data:`RANDOM` (it covers 0, below the bar) or :data:`SHORT`."""
+    if p.above(FINDS):
+        return FOUND
+    if p.below(0):
+        return WORSE
+    if p.covers(FINDS):
+        return UNDECIDED
+    return RANDOM if p.covers(0) else SHORT
+
+
 _STATUS_WORDS = {
     FOUND: "finds",
     UNDECIDED: f"is not distinguishable from the {FINDS:.0%} bar for",
@@ -391,17 +438,10 @@ class RetrievalMatch(Result):
         :data:`FINDS`), :data:`WORSE` (below 0: worse than a random B face),
         :data:`UNDECIDED` (it covers :data:`FINDS`), :data:`RANDOM` (it covers 0, below the
         bar) or :data:`SHORT` (between 0 and the bar)."""
-        p = self.progress[self.factors.index(factor)]
-        if p.above(FINDS):
-            return FOUND
-        if p.below(0):
-            return WORSE
-        if p.covers(FINDS):
-            return UNDECIDED
-        return RANDOM if p.covers(0) else SHORT
+        return _way_status(self.progress[self.factors.index(factor)])
 
     def expression_factors(self) -> tuple[str, ...]:
-        """The factors checked that are facial expression (the rest: the light)."""
+        """The factors checked that are facial expression (the rest: the light, the pose)."""
         from sepviz.data.synthetic import EXPRESSION_FACTORS
 
         return tuple(f for f in self.factors if f in EXPRESSION_FACTORS)
@@ -491,9 +531,9 @@ def retrieval_match(
 ) -> RetrievalMatch:
     """Per-factor errors of the B faces idea 1 retrieved (``run.picked``) for ``test``.
 
-    ``scale`` divides a factor first (default: elevation by its 60-degree range), so all
-    errors are comparable. Errors average over the lamps; the interval of ``progress`` is a
-    bootstrap over the faces of A.
+    ``scale`` divides a factor first (default :data:`SCALE`: elevation by its 60-degree
+    range, yaw by its 80), so all errors are comparable. Errors average over the lamps; the
+    interval of ``progress`` is a bootstrap over the faces of A.
     """
     return _retrieval_match(run.azimuths, run.picked, test, bank, factors, scale, seed)
 
@@ -509,7 +549,7 @@ def _retrieval_match(
 ) -> RetrievalMatch:
     """:func:`retrieval_match` on the lamps' ``azimuths`` and the bank indices ``picked``
     (one (N,) tensor per lamp)."""
-    scale = {"elevation": 60.0} if scale is None else scale
+    scale = SCALE if scale is None else scale
     light = bank.factors["azimuth"]
     errs = {"retrieved": [], "random": [], "best": []}
     for f in factors:
@@ -536,4 +576,236 @@ def _retrieval_match(
         random=tuple(float(x) for x in e["random"].mean(1)),
         best=tuple(float(x) for x in e["best"].mean(1)),
         progress=progress,
+    )
+
+
+# -- does retrieval find A's pose? -------------------------------------------------------------
+def _yaw_gaps(
+    azimuths: Sequence[float], picked: Sequence[torch.Tensor], test: FaceSet, bank: FaceSet
+) -> dict[str, torch.Tensor]:
+    """Per face of A (N,), the mean over the lamps of the yaw difference (degrees) to the
+    picked B photo, to a random B photo under the lamp (the mean over them) and to the B photo
+    nearest in yaw."""
+    for name, faces in (("test", test), ("bank", bank)):
+        if "yaw" not in faces.factors:
+            raise ValueError(
+                f"{name} must have turned heads (factors['yaw']): make it with "
+                "make_faces(..., yaw=(lo, hi)), inside [-40, 40]"
+            )
+    a, b, light = (
+        test.factors["yaw"].double(),
+        bank.factors["yaw"].double(),
+        bank.factors["azimuth"],
+    )
+    out = {key: torch.zeros(len(test), dtype=torch.float64) for key in ("picked", "random", "best")}
+    for lamp, chosen in zip(azimuths, picked):
+        gaps = (a[:, None] - b[(light - lamp).abs() < 1e-3][None, :]).abs()
+        out["picked"] += (b[chosen] - a).abs() / len(picked)
+        out["random"] += gaps.mean(1) / len(picked)
+        out["best"] += gaps.min(dim=1).values / len(picked)
+    return out
+
+
+def _degrees(e: Estimate) -> str:
+    return f"{e.value:.1f}° ± {max(e.high - e.value, e.value - e.low):.1f}"
+
+
+@dataclass(frozen=True)
+class PoseRetrieval(Result):
+    """How far (mean absolute yaw difference, degrees, averaged over the lamps) the B photo
+    retrieval picks is from A's head turn, next to a random B photo under the lamp and the
+    photo nearest in yaw that the bank holds; ``gain``: random minus picked, paired over the
+    faces of A; ``progress``: the share of the way from random (0) to the best (1), judged
+    like every factor of :class:`RetrievalMatch` (:data:`FINDS`)."""
+
+    picked: Estimate
+    random: Estimate
+    best: Estimate
+    gain: Estimate
+    progress: Estimate
+    bank_size: int
+
+    def status(self) -> str:
+        """What ``progress`` says: :data:`FOUND`, :data:`UNDECIDED`, :data:`SHORT`,
+        :data:`RANDOM` or :data:`WORSE` (as :meth:`RetrievalMatch.status`)."""
+        return _way_status(self.progress)
+
+    @property
+    def verdict(self) -> str:
+        heads = {
+            FOUND: "**Retrieval in the latent finds A's pose.**",
+            UNDECIDED: f"**Not distinguishable** from the {FINDS:.0%} bar for A's pose.",
+            SHORT: "**Retrieval finds A's pose only part of the way.**",
+            RANDOM: "**Retrieval does not find A's pose**: no better than a random B photo.",
+            WORSE: "**Retrieval does not find A's pose**: worse than a random B photo.",
+        }
+        facts = (
+            f"The B photo it picks is {_degrees(self.picked)} from A's yaw, a random B photo "
+            f"under the lamp {_degrees(self.random)}, the nearest yaw in the bank of "
+            f"{self.bank_size} photos {_degrees(self.best)} (mean absolute differences over "
+            f"the lamps): {_degrees(self.gain)} nearer than random, **{self.progress}** of the "
+            f"way from a random photo to the best match (finding needs more than {FINDS:.0%} "
+            "over the whole interval)."
+        )
+        why = (
+            "Idea 1 hands the picked photo's code, its pose included, to decoder A: the yaw "
+            "it misses by is a turn the relit A does not have."
+        )
+        return f"{heads[self.status()]} {facts} {why}"
+
+    def table(self) -> str:
+        rows = [
+            ("retrieved", _degrees(self.picked)),
+            ("random B under the lamp", _degrees(self.random)),
+            ("best in bank", _degrees(self.best)),
+            ("way from random to best", self.progress),
+        ]
+        return markdown_table(("B photo", "yaw difference to A"), rows)
+
+
+def pose_retrieval(run: IdeaOne, test: FaceSet, bank: FaceSet, seed: int = 0) -> PoseRetrieval:
+    """Score the B photos idea 1 retrieved (``run.picked``) on A's pose: ``test`` and ``bank``
+    must have turned heads (``factors["yaw"]``, degrees). Intervals: bootstraps over the faces
+    of A (the share of the way as :func:`retrieval_match`'s)."""
+    gaps = _yaw_gaps(run.azimuths, run.picked, test, bank)
+    way = _retrieval_match(run.azimuths, run.picked, test, bank, ("yaw",), None, seed)
+    return PoseRetrieval(
+        picked=bootstrap_mean(gaps["picked"], "", seed),
+        random=bootstrap_mean(gaps["random"], "", seed),
+        best=bootstrap_mean(gaps["best"], "", seed),
+        gain=paired_gain(gaps["random"], gaps["picked"], "", seed),
+        progress=way.progress[0],
+        bank_size=len(bank),
+    )
+
+
+# -- what does "B in every pose" cost? ---------------------------------------------------------
+@dataclass(frozen=True)
+class BankSize(Result):
+    """Idea 1 with banks of B of growing size (the first ``sizes[i]`` photos of one bank with
+    heads turned): PSNR (dB) of the relit A to the truth, each face's mean over the lamps, and
+    the yaw difference (degrees) of the retrieved photo to A's. ``gain``: the largest bank's
+    PSNR minus the smallest's, ``yaw_gain``: the smallest bank's yaw difference minus the
+    largest's, both paired over the faces of A; ``unchanged``: the input's PSNR."""
+
+    sizes: tuple[int, ...]
+    relit: tuple[Estimate, ...]
+    yaw_error: tuple[Estimate, ...]
+    unchanged: Estimate
+    gain: Estimate
+    yaw_gain: Estimate
+    lamps: int
+
+    @property
+    def verdict(self) -> str:
+        small, large = self.sizes[0], self.sizes[-1]
+        grow = f"from {small} to {large} photographs of B (about {large // self.lamps} per lamp)"
+        order = compare(self.gain, DB_MARGIN)
+        heads = {
+            Order.BETTER: f"**A larger bank relights A better**: {grow}, idea 1 gains",
+            Order.EQUAL: f"**A larger bank does not relight A better**: {grow}, idea 1 "
+            f"changes within ±{DB_MARGIN:g} dB,",
+            Order.WORSE: f"**A larger bank relights A worse**: {grow}, idea 1 changes by",
+            Order.NOT_DISTINGUISHABLE: f"**Not distinguishable** from the ±{DB_MARGIN:g} dB "
+            f"margin: {grow}, idea 1 changes by",
+        }
+        relit = (
+            f"{heads[order]} {self.gain} ({self.relit[0]} → {self.relit[-1]}; the input "
+            f"unchanged {self.unchanged})."
+        )
+        y = self.yaw_gain
+        moved = (
+            "falls" if y.above(0) else "rises" if y.below(0) else "does not move distinguishably"
+        )
+        pose = (
+            f"The retrieved photo's yaw misses A's by {_degrees(self.yaw_error[0])} with the "
+            f"smallest bank and {_degrees(self.yaw_error[-1])} with the largest: the miss "
+            f"{moved} ({_degrees(y)} paired)."
+        )
+        return f"{relit} {pose}"
+
+    def table(self) -> str:
+        rows = [
+            (m, m // self.lamps, r, _degrees(e))
+            for m, r, e in zip(self.sizes, self.relit, self.yaw_error)
+        ]
+        header = ("photos of B", "about per lamp", "idea 1, PSNR to the true relit A", "yaw miss")
+        return markdown_table(header, rows)
+
+    def plot(self) -> object:
+        """PSNR and yaw miss against the bank size (log scale), with intervals."""
+        import matplotlib.pyplot as plt
+
+        fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+        for ax, values, label in (
+            (left, self.relit, "PSNR to the true relit A (dB)"),
+            (right, self.yaw_error, "yaw miss of the retrieved photo (°)"),
+        ):
+            mid = [e.value for e in values]
+            err = [[e.value - e.low for e in values], [e.high - e.value for e in values]]
+            ax.errorbar(self.sizes, mid, yerr=err, marker="o", capsize=3)
+            ax.set_xscale("log")
+            ax.set_xlabel("photographs of B in the bank")
+            ax.set_ylabel(label)
+        left.axhline(self.unchanged.value, color="grey", ls="--", label="input unchanged")
+        left.legend(fontsize=8)
+        fig.suptitle("What a bank of B in every pose costs")
+        fig.tight_layout()
+        return fig
+
+
+def bank_sizes(
+    model: torch.nn.Module,
+    test: FaceSet,
+    bank: FaceSet,
+    azimuths: Sequence[float],
+    sizes: Sequence[int],
+    to: str = "A",
+    seed: int = 0,
+) -> BankSize:
+    """Idea 1 (:func:`sepviz.ideas.retrieve_by_latent`, then decoder ``to``) with the first
+    ``sizes[i]`` photos of ``bank`` as the bank, for every lamp of ``azimuths``.
+
+    Args:
+        model: a trained DeepFakes (trained on turned heads for a bank with pose varied).
+        test: unseen faces of ``to`` with turned heads (``factors["yaw"]``).
+        bank: photos of B shot under the lamps (``factors["azimuth"]`` one of ``azimuths``)
+            with turned heads; its first ``sizes[-1]`` photos are used.
+        sizes: 2 or more rising bank sizes, each holding a photo under every lamp.
+        seed: the bootstraps.
+    """
+    from sepviz.data.synthetic import relit
+    from sepviz.ideas import retrieve_by_latent
+    from sepviz.metrics import psnr
+
+    sizes = tuple(int(m) for m in sizes)
+    if len(sizes) < 2 or list(sizes) != sorted(set(sizes)) or not 1 <= sizes[0]:
+        raise ValueError(f"sizes must be 2 or more rising bank sizes >= 1, got {sizes}")
+    if sizes[-1] > len(bank):
+        raise ValueError(f"sizes must be at most the bank's {len(bank)} photos, got {sizes[-1]}")
+    lamps = [float(a) for a in azimuths]
+    truths = [relit(test, lamp) for lamp in lamps]
+    unchanged = torch.stack([psnr(test.images, t) for t in truths]).mean(0)
+    relit_db, misses = [], []
+    for m in sizes:
+        sub = bank[:m]
+        light = sub.factors["azimuth"]
+        missing = [a for a in lamps if not bool(((light - a).abs() < 1e-3).any())]
+        if missing:
+            raise ValueError(f"sizes: a bank of {m} photos has none under the lamps {missing}")
+        picks, dbs = [], []
+        for lamp, truth in zip(lamps, truths):
+            picked = retrieve_by_latent(model, test.images, sub.images, light, lamp)
+            dbs.append(psnr(model.swap(sub.images[picked], to), truth))  # type: ignore[operator]
+            picks.append(picked)
+        relit_db.append(torch.stack(dbs).mean(0))
+        misses.append(_yaw_gaps(lamps, picks, test, sub)["picked"])
+    return BankSize(
+        sizes=sizes,
+        relit=tuple(bootstrap_mean(v, "dB", seed) for v in relit_db),
+        yaw_error=tuple(bootstrap_mean(v, "", seed) for v in misses),
+        unchanged=bootstrap_mean(unchanged, "dB", seed),
+        gain=paired_gain(relit_db[-1], relit_db[0], "dB", seed),
+        yaw_gain=paired_gain(misses[0], misses[-1], "", seed),
+        lamps=len(lamps),
     )

@@ -4,6 +4,7 @@
   expression, light) causes, with an interval over independent sets of faces (chapter 0).
 - :func:`light_sweep`: does the measured left/right light of a face rise with the lamp's
   azimuth, as a physical light must (chapter 1)?
+- :func:`pose_shares`: the same shares when heads turn too, with the pose as a fourth group.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import torch
 
 from sepviz.experiments import Estimate, Result, bootstrap_mean, from_folds, markdown_table
 
-GROUP_COLOURS = {"identity": "tab:blue", "expression": "tab:green", "light": "tab:orange"}
+GROUP_COLOURS = {
+    "identity": "tab:blue",
+    "expression": "tab:green",
+    "light": "tab:orange",
+    "pose": "tab:purple",
+}
 
 
 @dataclass(frozen=True)
@@ -98,10 +104,56 @@ def pixel_shares(n: int = 512, size: int = 32, seed: int = 0, repeats: int = 4) 
     return PixelShares(groups, shares, repeats, n // repeats)
 
 
+def _variance_with_pose(n: int, size: int, seed: int, yaw: tuple[float, float]) -> dict[str, float]:
+    """:func:`sepviz.data.synthetic.pixel_variance_by_factor` with a fourth group, the pose
+    (yaw drawn in ``yaw``, pitch 0): each group redrawn 4 times while the other three stay."""
+    from sepviz.data import synthetic
+
+    g = torch.Generator().manual_seed(seed)
+    draws = (
+        synthetic.random_identities,
+        synthetic.random_expressions,
+        synthetic.random_lights,
+        lambda k, gen: synthetic.random_poses(k, gen, yaw, (0.0, 0.0)),
+    )
+    base = [draw(n, g) for draw in draws]
+    shares = {}
+    for k, group in enumerate(("identity", "expression", "light", "pose")):
+        images = []
+        for _ in range(4):
+            factors = list(base)
+            factors[k] = draws[k](n, g)
+            images.append(synthetic.render(*factors[:3], size=size, pose=factors[3]))
+        shares[group] = float(torch.stack(images).var(dim=0).mean())
+    total = sum(shares.values())
+    return {k: v / total for k, v in shares.items()}
+
+
+def pose_shares(
+    n: int = 512,
+    size: int = 32,
+    seed: int = 0,
+    repeats: int = 4,
+    yaw: tuple[float, float] = (-30.0, 30.0),
+) -> PixelShares:
+    """:func:`pixel_shares` for faces whose heads turn: the pose (yaw drawn uniformly in
+    ``yaw`` degrees, inside [-40, 40]; pitch 0) is a fourth group, redrawn alone like the
+    others. Compare with :func:`pixel_shares` (frontal faces) to see what the pose takes from
+    the other groups' shares."""
+    if repeats < 2 or n // repeats < 2:
+        raise ValueError(f"need repeats >= 2 sets of >= 2 faces, got n={n}, repeats={repeats}")
+    if not -40.0 <= yaw[0] < yaw[1] <= 40.0:
+        raise ValueError(f"yaw must be a range (lo, hi), lo < hi, inside [-40, 40], got {yaw}")
+    runs = [_variance_with_pose(n // repeats, size, seed + r, yaw) for r in range(repeats)]
+    groups = tuple(runs[0])
+    shares = tuple(from_folds([run[g] for run in runs], "%") for g in groups)
+    return PixelShares(groups, shares, repeats, n // repeats)
+
+
 PHYSICAL_SHARE = 0.95
 """The light sweep is *physical in the sense the book needs* when the whole interval of the
 share of random faces whose left/right asymmetry rises at every step of the sweep lies above
-95%: chapters 7 to 9 read the light of a face from that asymmetry, and a light meter that
+95%: chapters 8 to 10 read the light of a face from that asymmetry, and a light meter that
 misorders the lamps of more than 1 face in 20 would blur every comparison made with it."""
 
 

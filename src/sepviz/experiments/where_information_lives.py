@@ -1,4 +1,4 @@
-"""Chapter 6: where does each kind of information live in a trained model?
+"""Chapter 7: where does each kind of information live in a trained model?
 
 - :func:`latent_probes`: linear and MLP probes read known factors from the latents of unseen
   faces, next to the same linear probe on the faces' pixels (PCA) and chance.
@@ -10,13 +10,17 @@
 - :func:`decoder_identity`: what a decoder's *weights* add: fed the other person's face, does
   it draw its own person?
 
-Decoders built from the blocks of two decoders (hybrids) are chapter 3's experiment
+Decoders built from the blocks of two decoders (hybrids) are chapter 4's experiment
 (``deepfakes.layer_swap``), not repeated here. Every verdict here speaks the vocabulary
 of :mod:`sepviz.experiments`: *reads* and *at chance* (:func:`~sepviz.experiments.reading`),
 *better* and *equal* (:func:`~sepviz.experiments.compare`).
 
 :data:`PALETTE` gives every value of the factors the UMAP panels are coloured by one colour
 of its own, the same in every panel of the chapter.
+
+On faces with turned heads (``factors["yaw"]``, from a model trained on them) the probes, the
+UMAP colours and MIG / DCI read the yaw too (:data:`WHEN_PRESENT`); frontal faces are read as
+before.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ from sepviz.experiments import (
     reading,
     removed,
 )
-from sepviz.experiments.measures import fold_estimate, pixel_codes
+from sepviz.experiments.measures import KNOWN as KNOWN  # the chapter reads it here
+from sepviz.experiments.measures import MIG_BAR, MIG_MARGIN, fold_estimate, pixel_codes
 
 AE, DF = "autoencoder", "DeepFakes"
 """The chapter's two models, as named in its tables and figures."""
@@ -54,22 +59,17 @@ FACTORS = {
     "light class": "light_class",
     "azimuth": "azimuth",
     "smile": "smile",
+    "yaw": "yaw",
 }
-"""The factors the latent probes read: label -> key of ``FaceSet.factors``."""
-KNOWN = ("identity", "smile", "mouth_open", "eyes_open", "azimuth", "elevation")
-"""The factors MIG and DCI score a latent against: identity, expression and light."""
-
-MIG_BAR = 0.2
-"""A latent is *disentangled* when the whole interval of its MIG lies above 0.2: on average
-over the factors, the best unit then holds a fifth of the factor's entropy more than the next
-best, so one unit stands out for each factor; below it, every factor has a runner-up that
-holds nearly as much of it as its best unit."""
-
-MIG_MARGIN = MIG_BAR * READ_SHARE
-"""Two MIGs are *equal* (:func:`~sepviz.experiments.compare`) within 0.02, a tenth of
-:data:`MIG_BAR`: a difference too small to matter to the question the bar answers, the
-share that :data:`~sepviz.experiments.READ_SHARE` also asks of a reader."""
-
+"""The factors the latent probes read: label -> key of ``FaceSet.factors``. The keys of
+:data:`WHEN_PRESENT` are read only from faces that have them (turned heads), so frontal faces
+are probed for the first four as before."""
+WHEN_PRESENT = ("yaw",)
+"""Keys of ``FaceSet.factors`` that only posed face sets have: :func:`latent_probes`,
+:func:`umap_colours` and :func:`known_factors` use them when the faces have them."""
+YAW_BINS = (-10.0, 10.0)
+"""The UMAP's "head turn" colours (degrees): turned left below -10°, turned right above 10°,
+facing the camera in between (a third each of heads turned over ±30°)."""
 NEARER_BAR = 0.5
 """A decoder *draws its own person* when, fed the other person's faces, the whole interval of
 the share it draws nearer its own person than the input's lies above one half: more often its
@@ -79,6 +79,9 @@ would draw the input's person (near 0%), one that ignored the latent its own (ne
 PALETTE: dict[str, dict[str, str]] = {
     # light: blue from the left, red from the right, grey in between (never a person's colour)
     "light class": {"left": "#3b4cc0", "centre": "#9a9a9a", "right": "#b40426"},
+    # head turn (posed faces only): pale yellow to dark gold, ordered like the yaw, apart
+    # from the lights' blue, grey and red and from the persons' colours
+    "head turn": {"turned left": "#fff59d", "facing": "#f9a825", "turned right": "#5d4200"},
     # persons: the autoencoder's 8 people "0".."7", then DeepFakes' A and B
     "person": {
         "0": "tab:orange",
@@ -97,11 +100,13 @@ PALETTE: dict[str, dict[str, str]] = {
 
 
 def held_out_faces(
-    size: int, n: int, seed: int = 0
+    size: int, n: int, seed: int = 0, yaw: tuple[float, float] = (0.0, 0.0)
 ) -> tuple[dict[str, FaceSet], dict[str, list[str]]]:
     """``n`` faces for each of the chapter's models trained with ``seed``, none seen in
     training (drawn with ``seed + 1``): new expressions and lights of the autoencoder's 8
-    training people (its recipe draws them first) and of DeepFakes' A and B.
+    training people (its recipe draws them first) and of DeepFakes' A and B; with a ``yaw``
+    range (degrees, inside [-40, 40]) other than (0, 0), heads turned over it
+    (``factors["yaw"]``), for models trained on turned heads.
 
     Returns ``(faces, persons)``, both keyed by :data:`AE` and :data:`DF`; ``persons[m][k]``
     names identity ``k`` of ``faces[m]``.
@@ -109,10 +114,12 @@ def held_out_faces(
     from sepviz.data import synthetic
     from sepviz.recipes import recipe
 
+    # the recipe draws its people before anything else, poses after: the same 8 people
     people = synthetic.factor_matrix(recipe("autoencoder").training_faces(8, size, seed))
+    yaw = (float(yaw[0]), float(yaw[1]))
     faces = {
-        AE: synthetic.make_faces(n, size, people, seed=seed + 1),
-        DF: synthetic.make_faces(n, size, ["A", "B"], seed=seed + 1),
+        AE: synthetic.make_faces(n, size, people, seed=seed + 1, yaw=yaw),
+        DF: synthetic.make_faces(n, size, ["A", "B"], seed=seed + 1, yaw=yaw),
     }
     return faces, {AE: [str(k) for k in range(len(people))], DF: ["A", "B"]}
 
@@ -273,7 +280,8 @@ def latent_probes(
         faces: the faces, none seen in training, with the factors named in ``factors``.
         model: its name in the verdict and the title.
         factors: label -> key of ``faces.factors``; integer factors are classified (accuracy),
-            float factors regressed (R²). One label must be ``"identity"``.
+            float factors regressed (R²). One label must be ``"identity"``. A key of
+            :data:`WHEN_PRESENT` the faces lack (frontal faces have no yaw) is skipped.
         shared: the latent is shared by several decoders (the verdict cites the blog).
         seed: folds and MLP initialisation.
     """
@@ -281,6 +289,11 @@ def latent_probes(
 
     if "identity" not in factors:
         raise ValueError(f"factors must include 'identity', got {list(factors)}")
+    # a pose factor is read only from turned heads: frontal faces keep their four factors
+    factors = {k: v for k, v in factors.items() if v not in WHEN_PRESENT or v in faces.factors}
+    missing = [v for v in factors.values() if v not in faces.factors]
+    if missing:
+        raise ValueError(f"factors: faces has no factors {missing}; it has {sorted(faces.factors)}")
     pixels = pixel_codes(faces.images)
     linear, mlp, base, chance, classes = [], [], [], [], []
     for key in factors.values():
@@ -306,13 +319,18 @@ def latent_probes(
 # -- 2. the UMAP picture -----------------------------------------------------------------------
 def umap_colours(faces: FaceSet, persons: Sequence[str]) -> dict[str, np.ndarray]:
     """The values the UMAP panels are coloured by: ``{"person": names, "light class": names}``,
-    each (N,) strings (``persons[k]`` names identity k), keys of :data:`PALETTE`."""
+    each (N,) strings (``persons[k]`` names identity k), keys of :data:`PALETTE`; for turned
+    heads also ``"head turn"``: "turned left", "facing" or "turned right" (:data:`YAW_BINS`)."""
     from sepviz.data.synthetic import LIGHT_CLASSES
 
-    return {
+    colours = {
         "person": np.array(list(persons))[faces.factors["identity"].numpy()],
         "light class": np.array(LIGHT_CLASSES)[faces.factors["light_class"].numpy()],
     }
+    if "yaw" in faces.factors:
+        turn = np.digitize(faces.factors["yaw"].numpy(), YAW_BINS)  # 0, 1, 2
+        colours["head turn"] = np.array(list(PALETTE["head turn"]))[turn]
+    return colours
 
 
 @dataclass(frozen=True)
@@ -536,6 +554,14 @@ class Disentanglement(Result):
             ylabel=f"latent unit ({units} most used)",
             colorbar_label="tree feature importance",
         )
+
+
+def known_factors(faces: FaceSet) -> dict[str, torch.Tensor]:
+    """The factors MIG and DCI score a latent of ``faces`` against: :data:`KNOWN` (identity,
+    expression, light), and the yaw when the heads are turned (:data:`WHEN_PRESENT`).
+    ``{name: (N,) tensor}``, for :func:`disentanglement`."""
+    names = KNOWN + tuple(k for k in WHEN_PRESENT if k in faces.factors)
+    return {k: faces.factors[k] for k in names}
 
 
 def _mig_estimate(z: np.ndarray, factors: Mapping[str, Any], seed: int) -> Estimate:

@@ -1,5 +1,8 @@
-// sepviz live widgets: widgets.live_slider and widgets.photo_relighter, one script.
-// One script for both widgets: `kind` "slider" (latents given) or "photo" (encoder given).
+// sepviz live widgets: widgets.live_slider, widgets.photo_relighter and
+// widgets.live_traversal, one script. `kind` "slider" (a FaderNet, latents given; one slider
+// per attribute of y, `input.sepviz-y[data-attribute=k]`), "photo" (a FaderNet, encoder
+// given) or "traversal" (a VAE: one slider per unit of z, a "sample" button; its decoder
+// takes z alone).
 // Every failure (no script, no wasm, an old browser) lands in fail(): the note shows, the
 // controls stay hidden, and the page's other content is untouched.
 (function () {
@@ -8,10 +11,10 @@
   var data = JSON.parse(root.querySelector("script.sepviz-data").textContent);
   var note = root.querySelector(".sepviz-note");
   var controls = root.querySelector(".sepviz-controls");
-  var slider = root.querySelector("input.sepviz-y");
-  var shown = root.querySelector("output.sepviz-y-value");
+  var sliders = root.querySelectorAll("input.sepviz-y");  // y[k] is data-attribute="k"'s
   var canvas = root.querySelector("canvas.sepviz-canvas");
-  var S = data.size, face = 0, z = data.z || null, busy = false, pending = null;
+  var kind = root.dataset.sepviz, units = root.querySelectorAll("input.sepviz-unit");
+  var S = data.size, face = 0, z = null, busy = false, pending = null, samples = 0;
   note.textContent = "Loading the live model…";
   function fail(error) {
     root.dataset.state = "unavailable";
@@ -52,11 +55,13 @@
       return { ort: ort, decoder: s[0], encoder: s[1] };
     });
   });
-  function draw(rt, y) {
-    var zt = new rt.ort.Tensor("float32", Float32Array.from(z), [1, z.length]);
-    var yt = new rt.ort.Tensor("float32", Float32Array.from([y]), [1, 1]);
+  function draw(rt, state) {  // decode state.z (and state.y, a FaderNet's) onto the canvas
+    var Tensor = rt.ort.Tensor, feeds = {};
+    feeds.z = new Tensor("float32", Float32Array.from(state.z), [1, state.z.length]);
+    if (state.y !== null)
+      feeds.y = new Tensor("float32", Float32Array.from(state.y), [1, state.y.length]);
     var t0 = performance.now();
-    return rt.decoder.run({ z: zt, y: yt }).then(function (out) {
+    return rt.decoder.run(feeds).then(function (out) {
       var ms = performance.now() - t0, x = out.out.data, n = S * S;
       var ctx = canvas.getContext("2d"), img = ctx.createImageData(S, S);
       var left = 0, right = 0;
@@ -73,35 +78,92 @@
       ctx.putImageData(img, 0, 0);
       canvas.dataset.left = (left / (n / 2)).toFixed(6);
       canvas.dataset.right = (right / (n / 2)).toFixed(6);
+      canvas.dataset.mean = ((left + right) / n).toFixed(6);
       canvas.dataset.ms = ms.toFixed(3);
-      canvas.dataset.y = String(y);
-      canvas.dataset.face = String(face);
+      if (state.y !== null) canvas.dataset.y = state.y.map(String).join(",");
+      if (kind === "traversal")  // the code drawn (the FaderNet widgets keep their attributes)
+        canvas.dataset.z = state.z.map(function (v) { return v.toFixed(4); }).join(",");
+      canvas.dataset.face = String(state.face);
       canvas.dataset.draws = String(Number(canvas.dataset.draws || 0) + 1);
     });
   }
-  function request() {  // one decoder call at a time; the latest y wins
-    pending = Number(slider.value);
-    shown.textContent = (pending >= 0 ? "+" : "") + pending.toFixed(2);
+  function signed(v) { return (v >= 0 ? "+" : "") + v.toFixed(2); }
+  function yValues() {  // every slider's value, at its attribute's place in y; null: no y
+    if (!sliders.length) return null;
+    var y = [];
+    sliders.forEach(function (input) {
+      var k = Number(input.dataset.attribute || 0), v = Number(input.value);
+      y[k] = v;
+      var out = root.querySelector('output.sepviz-y-value[data-attribute="' + k + '"]');
+      if (out) out.textContent = signed(v);
+    });
+    return y;
+  }
+  function request() {  // one decoder call at a time; the latest state wins
+    pending = { z: z && z.slice(), y: yValues(), face: face };
     if (busy || !z) return;
     busy = true;
     ready.then(function loop(rt) {
       if (pending === null) { busy = false; return; }
-      var y = pending; pending = null;
-      return draw(rt, y).then(function () { return loop(rt); });
+      var state = pending; pending = null;
+      return draw(rt, state).then(function () { return loop(rt); });
     }).catch(function (error) { busy = false; fail(error); });
   }
-  slider.addEventListener("input", request);
-  root.querySelectorAll(".sepviz-faces button").forEach(function (button) {
-    button.addEventListener("click", function () {
-      face = Number(button.dataset.face);
-      z = data.z[face];
-      root.querySelectorAll(".sepviz-faces button").forEach(function (b) {
-        b.setAttribute("aria-pressed", String(b === button));
-      });
+  function showUnits() {  // every unit's slider (and its number) to the current z
+    units.forEach(function (input) {
+      var v = z[Number(input.dataset.unit)];
+      input.value = String(v);  // the browser stops it at the slider's ends
+      input.parentNode.querySelector("output").textContent = signed(v);
+    });
+  }
+  function pressFace(button) {
+    root.querySelectorAll(".sepviz-faces button").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(b === button));
+    });
+  }
+  sliders.forEach(function (input) { input.addEventListener("input", request); });
+  units.forEach(function (input) {  // unit k's slider sets z[k] only
+    input.addEventListener("input", function () {
+      var v = Number(input.value);
+      z[Number(input.dataset.unit)] = v;
+      input.parentNode.querySelector("output").textContent = signed(v);
       request();
     });
   });
-  if (data.z) z = data.z[0];
+  root.querySelectorAll(".sepviz-faces button").forEach(function (button) {
+    button.addEventListener("click", function () {
+      face = Number(button.dataset.face);
+      z = data.z[face].slice();
+      pressFace(button);
+      if (units.length) showUnits();
+      request();
+    });
+  });
+  if (data.z) z = data.z[0].slice();
+  // "sample": z from N(0, I), drawn here so a page (and a test) can repeat it: mulberry32
+  // (a small 32-bit PRNG) seeded with data.seed, two uniforms per unit through Box-Muller.
+  var seed = (data.seed || 0) >>> 0;
+  function uniform() {  // mulberry32: the next number in [0, 1)
+    seed = (seed + 0x6D2B79F5) >>> 0;
+    var t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  function gaussian() {  // Box-Muller; 1 - u in (0, 1] keeps the log finite
+    var u = 1 - uniform(), v = uniform();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+  var sample = root.querySelector("button.sepviz-sample");
+  if (sample) sample.addEventListener("click", function () {
+    z = z.map(gaussian);
+    face = -1;
+    samples += 1;
+    canvas.dataset.samples = String(samples);
+    pressFace(null);
+    showUnits();
+    request();
+  });
   var file = root.querySelector("input.sepviz-file");
   if (file) file.addEventListener("change", function () {
     var picked = file.files && file.files[0];

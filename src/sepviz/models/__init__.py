@@ -1,4 +1,4 @@
-"""The models of the book: an autoencoder, DeepFakes, FaderNet and a one-decoder-per-class model.
+"""The models of the book: an autoencoder, a VAE, DeepFakes, FaderNet, one decoder per class.
 
 All take and return images as float32 tensors (N, 3, H, W) in [0, 1]. Each is built from a
 config dataclass (``FaderNet(FaderNetConfig(...))`` or ``FaderNet(latent_dim=32)``), trains
@@ -18,10 +18,13 @@ _WHERE = {
     "DeepFakesConfig": "deepfakes",
     "FaderNetConfig": "fadernet",
     "MultiDecoderConfig": "multidecoder",
+    "VAEConfig": "vae",
     "AutoEncoder": "autoencoder",
     "DeepFakes": "deepfakes",
     "FaderNet": "fadernet",
+    "ErasedFaderNet": "fadernet",
     "MultiDecoder": "multidecoder",
+    "VAE": "vae",
     "PCA": "pca",
     "block_table": "base",
 }

@@ -17,8 +17,8 @@ from typing import Any, ClassVar, TypeVar
 import torch
 from torch import nn
 
-from sepviz.train import History, Optimize, Streams
-from sepviz.utils import atomic_save, batched, check_images, check_latent, safe_load
+from sepviz.train import DIGEST_KEY, History, Optimize, Streams, check_contents, contents_digest
+from sepviz.utils import atomic_save, batched, check_images, check_latent
 
 M = TypeVar("M", bound="SepvizModel")
 Part = tuple[nn.Module, tuple[torch.Tensor, ...], list[str]]
@@ -219,7 +219,9 @@ class SepvizModel(nn.Module):
         return layers
 
     def save(self, path: str | Path) -> Path:
-        """Write the weights, the config and the training History to ``path`` atomically."""
+        """Write the weights, the config and the training History to ``path`` atomically,
+        with the SHA-256 of all of it (:func:`sepviz.train.contents_digest`), which
+        :meth:`load` checks."""
         state = {
             "class": type(self).__name__,
             "config": self.config.as_dict(),
@@ -227,40 +229,32 @@ class SepvizModel(nn.Module):
         }
         if self.history is not None:  # plain lists and floats: loadable with weights_only
             state["history"] = self.history.state_dict()
+        state[DIGEST_KEY] = contents_digest(state)
         return atomic_save(state, path)
 
     @classmethod
     def load(cls: type[M], path: str | Path, map_location: str | torch.device = "cpu") -> M:
-        """Rebuild a model saved with :meth:`save` (``torch.load(weights_only=True)``), with
-        its training History on ``model.history`` when the file has one.
+        """Rebuild a model saved with :meth:`save`, with its training History on
+        ``model.history`` when the file has one, in eval mode on ``map_location``.
 
         Also accepts a training checkpoint (``last.pt`` written by :func:`sepviz.train.fit`).
-        """
-        import sepviz.models
+        The file is checked before any model is built (:mod:`sepviz.checkpoint`): its size, the
+        SHA-256 recorded beside it (``model.pt.sha256``) or stored in it, ``weights_only``
+        unpickling, its class (``cls``, unless ``cls`` is ``SepvizModel``), every config field
+        within its bound, every tensor's shape.
 
-        state = safe_load(path, map_location)
-        if not isinstance(state, dict) or not ("state_dict" in state or "model" in state):
-            raise ValueError(f"{path} is not a sepviz model file (no state_dict)")
-        name = state.get("class", cls.__name__)
-        klass = getattr(sepviz.models, name, None) if name in sepviz.models.__all__ else None
-        if (
-            not (isinstance(klass, type) and issubclass(klass, SepvizModel))
-            or name == "SepvizModel"
-        ):
-            raise ValueError(f"{path} holds an unknown model class {name!r}")
-        if cls is not SepvizModel and klass is not cls:
-            raise ValueError(f"{path} holds a {name}, not a {cls.__name__}")
-        try:
-            model = klass(**state["config"])
-        except (TypeError, KeyError) as error:
-            raise ValueError(
-                f"{path} holds a {name} with a config it cannot take: {error}"
-            ) from None
-        model.load_state_dict(state.get("state_dict", state.get("model")))
-        if isinstance(state.get("history"), dict):
-            model.history = History.from_state_dict(state["history"])
-        model.eval()
-        return model
+        Raises:
+            FileNotFoundError: no file at ``path``.
+            ValueError: (:class:`sepviz.checkpoint.ModelFileError`) a damaged, truncated,
+                foreign or out-of-bounds file, in one sentence naming it.
+        """
+        from sepviz.checkpoint import build_model, read_model_file
+
+        expected = None if cls is SepvizModel else cls.__name__
+        checked = read_model_file(path, model_class=expected)
+        check_contents(checked.state, checked.path)
+        model = build_model(checked)
+        return model.to(map_location)  # type: ignore[return-value]
 
 
 Blocks = tuple[str, Sequence[nn.Module], Callable[[], Any]]

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sepviz.limits import MIN_BATCH
 from sepviz.models import blocks
 from sepviz.models.base import ModelConfig, Part, SepvizModel
 from sepviz.train import Optimize, Streams
@@ -26,13 +27,23 @@ Label = str | int
 
 
 def check_names(names: Any, field: str) -> tuple[str, ...]:
-    """``names`` as a tuple of unique non-empty strings, or a ``ValueError`` naming ``field``."""
-    if isinstance(names, str) or not isinstance(names, Sequence):
-        raise ValueError(f"{field} must be a list of names such as ['A', 'B'], got {names!r}")
-    names = tuple(str(n) for n in names)
-    if not names or len(set(names)) != len(names) or not all(names):
-        raise ValueError(f"{field} must be unique non-empty names, got {list(names)!r}")
-    return names
+    """``names`` as a tuple of decoder names, or a ``ValueError`` naming ``field``.
+
+    Allowed: a list (or tuple) of 1 to :data:`sepviz.limits.MAX_NAMES` distinct, non-empty
+    strings, each a valid ``nn.ModuleDict`` key (no ``"."``, not a name torch reserves): the
+    rule a model file's config is checked with (:func:`sepviz.checkpoint.names_problem`).
+    Only strings: ``[1, 2]`` or ``[None, "B"]`` would become decoders named ``"1"`` or
+    ``"None"``, and ``swap(x, to=1)`` (an index) would then be ambiguous."""
+    from sepviz.checkpoint import names_problem
+
+    if isinstance(names, np.ndarray) or (
+        isinstance(names, Sequence) and not isinstance(names, (str, list, tuple))
+    ):
+        names = list(names.tolist() if isinstance(names, np.ndarray) else names)
+    problem = names_problem(names)
+    if problem is not None:
+        raise ValueError(f"{field}: {problem}")
+    return tuple(str(n) for n in names)  # plain str (a NumPy string would not load back)
 
 
 class SharedEncoderModel(SepvizModel):
@@ -68,7 +79,13 @@ class SharedEncoderModel(SepvizModel):
         )
 
     def name_of(self, label: Label, arg: str = "to") -> str:
-        """The decoder name of ``label`` (a name, or an integer index into :attr:`names`)."""
+        """The decoder name of ``label``: a name (a string of :attr:`names`), or an integer,
+        which is always an index into :attr:`names` (names are strings, so never ambiguous).
+
+        Raises:
+            ValueError: an unknown name or an index out of range (the message lists the
+                names).
+        """
         if isinstance(label, torch.Tensor) and label.ndim == 0 and not label.is_floating_point():
             label = int(label)
         if isinstance(label, numbers.Integral) and not isinstance(label, bool):
@@ -129,7 +146,8 @@ class SharedEncoderModel(SepvizModel):
         return self.decoders[self.name_of(to)](self.check_z(z))
 
     def swap(self, x: torch.Tensor, to: Label) -> torch.Tensor:
-        """Faces ``x`` decoded by decoder ``to`` (a name or an index): D_to(E(x)).
+        """Faces ``x`` decoded by decoder ``to``: D_to(E(x)). ``to`` is a name of :attr:`names`
+        or an int, always an index into :attr:`names` (``to=1`` is the second decoder).
 
         For DeepFakes ``to``'s identity with x's expression and light (if the latent is
         identity-free); for MultiDecoder x relit to light class ``to``. (N, 3, S, S) in
@@ -169,9 +187,15 @@ class SharedEncoderModel(SepvizModel):
                 f"images must be given for exactly the decoders {self.names}; "
                 f"missing {missing}, unknown {extra}"
             )
-        for name, images in groups.items():
-            if isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[0] == 0:
-                raise ValueError(f"no images for {name!r}: every decoder needs training images")
+        counts = {
+            n: len(g) for n, g in groups.items() if isinstance(g, torch.Tensor) and g.ndim == 4
+        }
+        if any(count < MIN_BATCH for count in counts.values()):
+            got = ", ".join(f"{n!r}: {count}" for n, count in counts.items())
+            raise ValueError(
+                f"every decoder needs {MIN_BATCH} training faces at least (BatchNorm normalises "
+                f"over a batch), got {got}: give more faces (n_faces, or sepviz train --n-faces)"
+            )
         return {n: {"x": self.check(groups[n], f"images[{n!r}]")} for n in self.names}
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
