@@ -183,6 +183,13 @@ def draw(model: Any, n: int, seed: int, codes: torch.Tensor | None = None) -> to
     return model.batched(model.decode, z.float()).clamp(0, 1)
 
 
+def _combined(cls: Any, per_run: Sequence[Any]) -> Any:
+    # one run as it is; several: every number by over_runs, the runs kept for the spread table
+    if len(per_run) == 1:
+        return per_run[0]
+    return cls(**{**combine_runs(per_run), "per_run": tuple(per_run)})
+
+
 @dataclass(frozen=True)
 class Generation(OverRuns, Result):
     """How near real faces each sampler's faces come, and whether they are new.
@@ -209,11 +216,8 @@ class Generation(OverRuns, Result):
 
     @classmethod
     def over_runs(cls, per_run: Sequence[Generation]) -> Generation:
-        """One result over training runs (one per seed): every number by
-        :func:`~sepviz.experiments.over_runs`."""
-        if len(per_run) == 1:
-            return per_run[0]
-        return cls(**{**combine_runs(per_run), "per_run": tuple(per_run)})
+        """One result over training runs (one per seed): :func:`_combined`."""
+        return _combined(cls, per_run)
 
     def _headlines(self) -> Headlines:
         runs = self.per_run or (self,)
@@ -417,11 +421,8 @@ class BetaSweep(OverRuns, Result):
 
     @classmethod
     def over_runs(cls, per_run: Sequence[BetaSweep]) -> BetaSweep:
-        """One sweep over training runs: every number by
-        :func:`~sepviz.experiments.over_runs`."""
-        if len(per_run) == 1:
-            return per_run[0]
-        return cls(**{**combine_runs(per_run), "per_run": tuple(per_run)})
+        """One result over training runs (one per seed): :func:`_combined`."""
+        return _combined(cls, per_run)
 
     def _headlines(self) -> Headlines:
         runs = self.per_run or (self,)
