@@ -41,7 +41,7 @@ book: $(STAMP) ort
 	$(BOOK_ENV) $(VENV)/bin/jupyter-book build . -W --keep-going
 
 # The quick budget's models shipped in data/pretrained/: retrain the ones the code changed
-# (tests/test_zoo.py fails while one is stale). About 80 minutes on 2 cores for all 42 of them.
+# (tests/test_zoo.py fails while one is stale). About 4 hours on 2 cores for all 82 of them.
 pretrained: $(STAMP)
 	$(BOOK_ENV) $(PY) tools/pretrain.py
 

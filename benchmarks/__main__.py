@@ -9,10 +9,14 @@ Measures, in one process, and writes as Markdown (printed and saved to ``--out``
 3. before / after of channels_last, torch.compile, the thread count, and on CUDA AMP and
    cudnn.benchmark (:func:`benchmarks.bench_train.bench_choices`);
 4. renderer throughput in faces/s (:func:`benchmarks.bench_render.bench_render`);
-5. probe and UMAP time on random latents (:func:`bench_probes`).
+5. probe and UMAP time on random latents (:func:`bench_probes`);
+6. the 32 -> 64 px step ratio of each model beside its FLOP ratio, and the ops that take the
+   64 px step's time (:func:`benchmarks.bench_profile.bench_size_ratios`);
+7. the chapters' execution times in the last book build (:func:`chapter_times`).
 
-``--quick`` shrinks every section (few steps, 32 px only, 500 latents, no compile) so that a
-test can run it in well under a minute; its timings show that the code works, not how fast.
+``--quick`` shrinks every section (few steps, 32 px only but for one model's 32 -> 64 px
+ratio, 500 latents, no compile, no UMAP) so that a test can run it in well under a minute;
+its timings show that the code works, not how fast.
 """
 
 from __future__ import annotations
@@ -27,9 +31,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.bench_profile import (
+    OP_HEADERS,
+    RATIO_HEADERS,
+    SizeRatio,
+    bench_size_ratios,
+    op_rows,
+    ratio_rows,
+)
 from benchmarks.bench_render import bench_render
 from benchmarks.bench_train import (
     CHOICE_HEADERS,
+    MODELS,
     TRAINING_HEADERS,
     Choice,
     StepTiming,
@@ -82,7 +95,8 @@ def bench_probes(
     The latents are random: ``n`` x ``dim`` standard normal codes and ``classes`` random labels
     (the probes then score at chance, but their cost depends on the shapes, not the content).
     The first UMAP call includes importing umap and numba's compilation (or loading it from
-    ``NUMBA_CACHE_DIR``); further calls (``umap_runs`` in all) show the warm cost.
+    ``NUMBA_CACHE_DIR``); further calls (``umap_runs`` in all) show the warm cost;
+    ``umap_runs=0`` leaves UMAP out.
     """
     from sepviz.probes import probe, umap_embed
 
@@ -118,6 +132,7 @@ class Results:
     seconds: float = 0.0
     extra_limits: dict[str, float] = field(default_factory=dict)
     chapters: dict[str, float] = field(default_factory=dict)
+    ratios: list[SizeRatio] = field(default_factory=list)
 
     def markdown(self) -> str:
         """The report: machine line, then one section per benchmark."""
@@ -172,7 +187,20 @@ class Results:
             "",
             markdown_table(["call", "seconds"], [[k, f"{v:.2f}"] for k, v in self.probes.items()]),
             "",
-            "## 6. Chapters",
+            "## 6. From 32 to 64 px: where the time goes",
+            "",
+            "Each model's step at 32 and 64 px, timed in turns (one step of each size, then "
+            "the next) after a warm-up, median of the timed steps. The FLOP ratio is the "
+            "arithmetic of the layers (a 64 px model has a fourth conv block, of 256 "
+            'channels, in its encoder and decoder); "of matmul": the 64 px step\'s GFLOP/s '
+            "over the fp32 matmul limit. Below, the ops that take the 64 px step's time "
+            "(torch.profiler, self CPU time per op and input shapes, over a few steps).",
+            "",
+            markdown_table(RATIO_HEADERS, ratio_rows(self.ratios, self.matmul_gflops)),
+            "",
+            markdown_table(OP_HEADERS, op_rows(self.ratios)),
+            "",
+            "## 7. Chapters",
             "",
             "Execution time of each chapter in the last book build (`make book`, read from its "
             "jupyter-cache; the first chapter to need a model trains it, later ones load it).",
@@ -250,7 +278,17 @@ def run(
     render = bench_render(sizes=(32,), n=500, repeats=1) if quick else bench_render((32, 64, 128))
 
     say("5. probes and UMAP ...")
-    probes = bench_probes(n=n_latents, umap_runs=1 if quick else 2)
+    probes = bench_probes(n=n_latents, umap_runs=0 if quick else 2)
+
+    say("6. 32 -> 64 px ...")
+    ratios = bench_size_ratios(
+        models=("AutoEncoder",) if quick else MODELS,
+        steps=2 if quick else 20,
+        warmup=1 if quick else 3,
+        profiled=1 if quick else 5,
+        top=3 if quick else 6,
+        device=device,
+    )
 
     results = Results(
         info,
@@ -263,6 +301,7 @@ def run(
         matmul_n,
         n_latents,
         extra_limits=extra,
+        ratios=ratios,
     )
     results.chapters = chapter_times()
     results.seconds = time.perf_counter() - begin

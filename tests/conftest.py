@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,7 @@ os.environ.setdefault("SEPVIZ_BUDGET", "quick")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
 
 _book: dict[str, subprocess.Popen[bytes]] = {}  # "execute": the chapters' background run
+_limits: dict[str, Any] = {}  # "blas": the BLAS thread limit while the chapters run
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -51,8 +53,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             start_new_session=True,  # its own process group: stopped with its workers below
         )
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)  # the chapters have the other cores
+    # numpy's and scikit-learn's BLAS too: its threads spin while they wait, and two of them
+    # beside the chapters' kernels on two cores made a probe test six times slower
+    _limits["blas"] = threadpool_limits(limits=1)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -63,6 +69,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
         if torch.get_num_threads() < (os.cpu_count() or 1):
             torch.set_num_threads(os.cpu_count() or 1)
+        if "blas" in _limits:
+            _limits.pop("blas").restore_original_limits()
 
 
 def executed_book(timeout: float = 1800) -> str:

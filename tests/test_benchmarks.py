@@ -156,11 +156,8 @@ def test_render_and_probe_sections(quick: tuple[Results, Path]) -> None:
     assert set(results.render) == {32}
     assert math.isfinite(results.render[32]) and results.render[32] > 0
     assert table_rows(results.markdown(), "| px ") == [["32", f"{results.render[32]:,.0f}"]]
-    assert list(results.probes) == [
-        "probe linear (5-fold CV)",
-        "probe mlp (5-fold CV)",
-        "umap_embed, first call (import + numba)",
-    ]
+    # the quick run leaves UMAP out (its first call compiles numba: most of a quick run)
+    assert list(results.probes) == ["probe linear (5-fold CV)", "probe mlp (5-fold CV)"]
     assert all(math.isfinite(v) and v > 0 for v in results.probes.values())
     assert sum(results.probes.values()) < results.seconds  # parts of the whole run
 
@@ -171,7 +168,7 @@ def test_results_md_written(quick: tuple[Results, Path]) -> None:
     machine = next(line for line in text.splitlines() if line.startswith("Machine: "))
     assert f"torch {torch.__version__}" in machine and "cores" in machine
     assert "device cpu" in machine or "device cuda" in machine or "device mps" in machine
-    for section in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+    for section in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7."):
         assert section in text
 
 
@@ -205,3 +202,26 @@ def test_chapter_times_read_the_book_cache(tmp_path: Path) -> None:
     )
     cache.cache_notebook_bundle(bundle, check_validity=False)
     assert chapter_times(tmp_path / "cache") == {"04_deepfakes": 7.5}
+
+
+def test_size_ratio_of_a_model_is_its_two_step_times_and_its_flops(
+    quick: tuple[Results, Path],
+) -> None:
+    results, _ = quick
+    (ratio,) = results.ratios  # the quick run: the AutoEncoder only
+    assert (ratio.model, ratio.small.size, ratio.large.size) == ("AutoEncoder", 32, 64)
+    assert len(ratio.small.seconds) == len(ratio.large.seconds) == 2
+    assert ratio.step_ratio == pytest.approx(ratio.large.step_s / ratio.small.step_s)
+    # a 64 px model: 4x the pixels in each of the 32 px model's blocks, and a fourth block
+    # of 256 channels (hand count: 5.75x the layers' FLOPs)
+    assert ratio.flop_ratio == pytest.approx(5.75, abs=0.05)
+    assert len(ratio.ops) == 3 and all(0 < op.share <= 1 for op in ratio.ops)
+    assert ratio.ops[0].ms_per_step >= ratio.ops[-1].ms_per_step  # the largest first
+    assert all(op.calls_per_step > 0 for op in ratio.ops)
+    ratio_line = next(
+        line
+        for line in results.markdown().splitlines()
+        if line.startswith("| AutoEncoder") and f"{ratio.step_ratio:.2f}x" in line
+    )
+    assert f"{ratio.flop_ratio:.2f}x" in ratio_line
+    assert any(op.op.startswith("aten::") and op.shapes for op in ratio.ops)

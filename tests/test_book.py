@@ -337,7 +337,8 @@ def test_live_slider_relights_in_browser(
     live = page.locator(".sepviz-live").first
     assert live.count() == 1, f"{page_name}: no live slider (.sepviz-live)"
     live.scroll_into_view_if_needed()
-    page.wait_for_selector(".sepviz-live[data-state=ready]", timeout=60_000)
+    root = f"#{live.get_attribute('id')}"  # the first widget (chapter 5 has a second)
+    page.wait_for_selector(f"{root}[data-state=ready]", timeout=60_000)
 
     def relight(root: str, y: float) -> dict[str, str]:
         page.locator(f"{root} input.sepviz-y").evaluate(
@@ -351,17 +352,37 @@ def test_live_slider_relights_in_browser(
         )
         return page.locator(canvas).evaluate("(el) => ({...el.dataset})")
 
-    faces = page.locator(".sepviz-live .sepviz-faces button")
+    faces = page.locator(f"{root} .sepviz-faces button")
     gaps: dict[float, list[float]] = {-0.5: [], 0.75: []}
     for k in range(faces.count()):  # every face offered: mean right - left brightness
         faces.nth(k).click()
         for y, gap in gaps.items():
-            data = relight(".sepviz-live", y)
+            data = relight(root, y)
             assert data["face"] == str(k)
             gap.append(float(data["right"]) - float(data["left"]))
     mean = {y: sum(g) / len(g) for y, g in gaps.items()}
     assert mean[0.75] > mean[-0.5], f"{page_name}: right - left brightness {mean}"
-    print(f"\n{page_name}: one decoder call {data['ms']} ms in Chromium")
+    size = page.locator(f"{root} canvas.sepviz-canvas").evaluate("(el) => el.width")
+    print(f"\n{page_name}: one {size} px decoder call {data['ms']} ms in Chromium")
+    if page_name == "book/05_fadernet":  # the relighting slider draws the 64 px model's faces
+        assert size == 64, f"{page_name}: the live slider draws {size} px faces, not 64"
+
+    if page_name == "book/05_fadernet":  # the two faders: a slider each, light and yaw
+        from test_widgets_browser import set_sliders
+
+        two = page.locator(".sepviz-live").nth(1)
+        two.scroll_into_view_if_needed()
+        second = f"#{two.get_attribute('id')}"
+        page.wait_for_selector(f"{second}[data-state=ready]", timeout=60_000)
+        labels = page.locator(f"{second} .sepviz-controls label").all_text_contents()
+        assert [label.strip() for label in labels] == ["light", "yaw"]
+        buttons = page.locator(f"{second} .sepviz-faces button").count()
+        for face in range(buttons):  # the light slider, the head straight: right brightens
+            lit = [set_sliders(page, second, face, (v, 0.0)) for v in (-1.0, 0.0, 1.0)]
+            contrast = [float(s["right"]) - float(s["left"]) for s in lit]
+            assert contrast[0] < contrast[2], (face, contrast)
+            turned = [set_sliders(page, second, face, (0.0, v)) for v in (-1.0, 1.0)]
+            assert float((turned[0]["image"] - turned[1]["image"]).abs().mean()) > 0.01
 
     if page_name == "book/10_real_faces":  # a photo relit in the page, sent nowhere
         from PIL import Image

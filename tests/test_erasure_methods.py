@@ -129,6 +129,10 @@ def test_the_comparison_finds_the_oracle_removes_what_the_plain_model_keeps(
     assert all(0 <= m.value <= 1 for m in result.monotone)
     figure = result.plot()
     assert figure.axes[0].get_ylabel() == "light class read from z (%)"
+    # one group of bars per method, then the raw-pixel baseline, each in the legend
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert set(legend) >= {*result.methods, "raw pixels", "chance"}
+    assert len(figure.axes[0].containers) >= len(result.methods) + 1
 
 
 def test_the_verdict_names_who_is_blind_and_who_still_reads() -> None:

@@ -42,7 +42,7 @@ pytestmark = pytest.mark.slow
 FIT = {"progress": False, "device": "cpu", "seed": 0}
 QUICK = {**zoo.settings("quick"), "seed": 0, "progress": False}  # chapters 4 and 5's models
 FADER_STEPS = 2000  # chapter 5 trains its FaderNets this long in the quick budget
-STEPS = {"multidecoder": 800}
+STEPS = {"multidecoder": 400}  # gains measured at 400 steps: as at 800, within 0.3 dB
 FADER_LAMBDA = DEFAULT_LAMBDA_MAX
 # Measured at 32 px after 2,000 steps on new faces of the 8 training people (seeds 0 and 1):
 # the adversary lowers the linear light probe from 98% to 39-42% (chance 36%), but
@@ -69,15 +69,16 @@ def test_deepfakes_swap_beats_the_input_by_6_db_and_the_mean_face() -> None:
 
 
 def test_deepfakes_swap_holds_on_a_second_face_distribution() -> None:
-    """Two random people (not A and B) under narrower lights, and 800 steps (the quick budget
+    """Two random people (not A and B) under narrower lights, and 300 steps (the quick budget
     trains 1,500): a model that only worked on the faces it was tuned on fails here (issue 13:
-    at least +8 dB over the unchanged input; measured +10.1 dB, decoders without norm)."""
+    at least +8 dB over the unchanged input; measured +9.5 dB ± 0.1 at 300 steps, +10.4 at
+    400, +10.1 at 800, decoders without norm)."""
     faces = make_faces(2000, size=32, identities=2, seed=7, **SECOND_LIGHTS)
     people = factor_matrix(faces)[:2]  # face i is person i % 2
     test = make_faces(200, size=32, identities=people[:1], seed=8, **SECOND_LIGHTS)
     torch.manual_seed(0)
     model = DeepFakes(identities=["first", "second"], image_size=32, latent_dim=64)
-    model.fit(faces.images, faces.factors["identity"], steps=800, **FIT)
+    model.fit(faces.images, faces.factors["identity"], steps=300, **FIT)
     truth = swapped(test, people[1])
     swap_db, input_db = psnr(model.swap(test.images, "second"), truth), psnr(test.images, truth)
     gain = paired_gain(swap_db, input_db)
@@ -90,7 +91,8 @@ def test_multidecoder_relights_closer_to_the_truth_than_the_input() -> None:
     faces = make_faces(3000, size=32, identities=8, seed=0, azimuths=class_azimuths())
     model = MultiDecoder(classes=LIGHT_CLASSES, image_size=32, latent_dim=64)
     # 21 faces of each class a step: 64 images, as chapter 9 trains it (measured gains with
-    # decoders without norm: +9.9 / +7.0 / +9.8 dB)
+    # decoders without norm, 400 steps: +9.9 / +6.9 / +10.0 dB; on the second distribution
+    # +9.4 / +6.8 / +9.7 dB)
     light = faces.factors["light_class"]
     model.fit(faces.images, light, steps=STEPS["multidecoder"], batch_size=21, **FIT)
     test = make_faces(300, size=32, identities=8, seed=1, azimuths=class_azimuths())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,22 @@ def test_chapter_shows_at_most_about_50_lines_of_code(path: Path) -> None:
     assert 0 < n <= MAX_VISIBLE_CODE_LINES, (
         f"{path.name} shows {n} lines of code; move plumbing into sepviz or a hide-input cell"
     )
+
+
+def test_the_book_map_is_drawn_from_the_index_table() -> None:
+    """The index's picture carries the prerequisites it was drawn from: edit the table and
+    this fails until ``python tools/draw_book_map.py`` draws it again."""
+    from PIL import Image
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import draw_book_map
+    finally:
+        sys.path.pop(0)
+    table = draw_book_map.prerequisites()
+    assert sorted(table) == list(range(len(CHAPTERS)))  # every chapter has its row
+    assert table[4][1] == [2] and table[12][1] == list(range(12))
+    assert draw_book_map.direct(table, 7) == [4]  # 2 before 7 is implied by 2 before 4
+    drawn = json.loads(Image.open(draw_book_map.PICTURE).info["Description"])
+    assert drawn == {str(n): needs for n, (_, needs) in sorted(table.items())}
+    assert "images/book_map.png" in (ROOT / "book" / "index.md").read_text()

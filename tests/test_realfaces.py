@@ -170,9 +170,45 @@ def test_cached_real_face_models_are_trained_once_per_training_set(
     assert len(list(tmp_path.glob("realfaces-fadernet-16px-*.pt"))) == 3
     cards = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
     # this module, then the model's own modules (zoo.model_code)
-    assert all(card["code"] == ["realfaces.py", *zoo.model_code("FaderNet")] for card in cards)
+    assert all(
+        card["code"] == ["realfaces.py", "data/real.py", *zoo.model_code("FaderNet")]
+        for card in cards
+    )
     assert all(len(card["args"]["faces"]) == 16 for card in cards)
     assert zoo.stale(tmp_path) == []
+
+
+def test_real_face_models_keyed_by_their_source_load_from_last_bit_other_pixels(
+    real: torch.Tensor, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """A model keyed by the files its faces come from (faces_key) loads on a machine whose
+    resampling rounds the last bits otherwise; other targets or another key train anew."""
+    from sepviz import zoo
+    from sepviz.data.real import skimage_faces_key
+
+    monkeypatch.setenv("SEPVIZ_CACHE", str(tmp_path))
+    monkeypatch.setattr(zoo, "PRETRAINED", tmp_path / "none shipped")
+    small = torch.nn.functional.interpolate(real[:24], size=16, mode="area")
+    y, _ = light_target(lighting_pseudo_label(small)[0])
+    key = skimage_faces_key(16)
+    assert key == skimage_faces_key(16) != skimage_faces_key(32) and "lfw_subset" in key
+    fit = {"steps": 2, "lambda_max": 0.01, "progress": False, "cache": True, "faces_key": key}
+    first = fit_light_fader(small, y, **fit)
+    other_bits = torch.nextafter(small, torch.ones(()))  # another machine's rounding
+    assert zoo.data_digest(other_bits) != zoo.data_digest(small)
+    again = fit_light_fader(other_bits, torch.nextafter(y, torch.ones(())), **fit)  # loaded
+    for a, b in zip(first.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    assert len(list(tmp_path.glob("realfaces-fadernet-16px-*.pt"))) == 1
+    fit_light_fader(small, -y, **fit)  # other targets: another model
+    classes = torch.arange(24) % 3
+    multi = {k: v for k, v in fit.items() if k != "lambda_max"}
+    fit_light_multidecoder(small, classes, batch_size=4, **multi)
+    assert len(list(tmp_path.glob("realfaces-*-16px-*.pt"))) == 3
+    card = json.loads(next(tmp_path.glob("realfaces-multidecoder-*.json")).read_text())
+    assert card["args"]["faces"] == key and len(card["args"]["targets"]) == 16
+    with pytest.raises(ValueError, match="size"):
+        skimage_faces_key(2)
 
 
 def test_data_digest_names_the_exact_bytes() -> None:

@@ -199,7 +199,8 @@ def test_every_result_class_has_a_table_driven_verdict_test() -> None:
 
 
 def test_no_chapter_module_imports_another() -> None:
-    shared = {"__init__", "measures"}
+    # findings reads every chapter's results for the closing chapter: the other direction
+    shared = {"__init__", "measures", "findings"}
     chapters = {info.name for info in pkgutil.iter_modules(experiments.__path__)} - shared
     pattern = re.compile(r"sepviz\.experiments\.(\w+)|from sepviz\.experiments import ([\w, ]+)")
     for name in sorted(chapters):

@@ -191,3 +191,60 @@ def test_preview_every_n_steps() -> None:
         viz.Preview(images[:, :1], every=1)
     with pytest.raises(ValueError, match="reconstruct"):
         viz.Preview(images, every=1, show=shown.append)(nn.Linear(1, 1), 0, {})
+
+
+def test_feature_crops_enlarge_each_region_by_repeating_pixels() -> None:
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    regions = {"top": (slice(2, 5), slice(4, 12)), "low": (slice(10, 14), slice(6, 10))}
+    fig = viz.feature_crops(
+        [x, 1 - x], regions, col_labels=["a", "b"], row_labels=["r0", "r1"], zoom=3
+    )
+    assert len(fig.axes) == 4 and [ax.get_title() for ax in fig.axes[:2]] == ["a", "b"]
+    assert fig.axes[0].get_ylabel() == "r0" and fig.axes[2].get_ylabel() == "r1"
+    shown = np.asarray(fig.axes[0].images[0].get_array())
+    # 3 rows of "top", a white line, 4 rows of "low"; as wide as the widest region; x3
+    assert shown.shape == ((3 + 1 + 4) * 3, 8 * 3, 3)
+    assert (shown[:3, :3] == shown[0, 0]).all()  # each pixel a 3 x 3 block
+    pixels = shown[::3, ::3]
+    np.testing.assert_allclose(pixels[:3], x[0, :, 2:5, 4:12].permute(1, 2, 0), atol=1e-6)
+    assert (pixels[3] == 1).all()  # the white line between the regions
+    low = x[0, :, 10:14, 6:10].permute(1, 2, 0)
+    np.testing.assert_allclose(pixels[4:, 2:6], low, atol=1e-6)  # centred: 2 white each side
+    assert (pixels[4:, :2] == 1).all() and (pixels[4:, 6:] == 1).all()
+    second = np.asarray(fig.axes[1].images[0].get_array())[::3, ::3]
+    np.testing.assert_allclose(second[:3], 1 - x[0, :, 2:5, 4:12].permute(1, 2, 0), atol=1e-6)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="col_labels has 1 entries for 2 columns"):
+        viz.feature_crops([x, x], regions, col_labels=["a"])
+    with pytest.raises(ValueError, match="zoom must be >= 1"):
+        viz.feature_crops([x], regions, col_labels=["a"], zoom=0)
+    with pytest.raises(ValueError, match="columns must share one shape"):
+        viz.feature_crops([x, x[:1]], regions, col_labels=["a", "b"])
+
+
+def test_expression_regions_find_the_eyes_above_the_mouth() -> None:
+    from sepviz.data.synthetic import make_faces
+    from sepviz.experiments import measures
+
+    regions = measures.expression_regions(32)
+    (eye_rows, eye_cols), (mouth_rows, mouth_cols) = regions["eyes"], regions["mouth"]
+    assert eye_rows.stop <= mouth_rows.start  # the eyes above the mouth
+    # the renderer draws the eyes at y = 0.14 and the mouth at y = -0.42 (y up, in [-1, 1])
+    assert eye_rows.start <= round((1 - 0.14) / 2 * 32) < eye_rows.stop
+    assert mouth_rows.start <= round((1 + 0.42) / 2 * 32) < mouth_rows.stop
+    assert mouth_cols.start < 16 < mouth_cols.stop and eye_cols.start < 16 < eye_cols.stop
+    # on faces it was not found on, opening the mouth moves pixels inside its box only
+    shut, wide = (
+        make_faces(16, 32, identities=16, seed=9, expression=[0.5, m, 0.5]).images
+        for m in (0.0, 1.0)
+    )
+    moved = (shut - wide).abs().mean(1) > 0.05
+    inside = torch.zeros(32, 32, dtype=torch.bool)
+    inside[mouth_rows, mouth_cols] = True
+    assert moved[:, inside].any() and not moved[:, ~inside].any()
+    # a turned head moves its mouth sideways: the box over all turns is wider
+    turned = measures.expression_regions(32, yaw=(-30.0, 30.0))
+    span = turned["mouth"][1].stop - turned["mouth"][1].start
+    assert span > mouth_cols.stop - mouth_cols.start
+    with pytest.raises(ValueError, match="threshold=2.0"):
+        measures.expression_regions(32, threshold=2.0)

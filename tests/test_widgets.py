@@ -212,6 +212,9 @@ def test_photo_relighter_embeds_encoder_and_decoder(ort_folder) -> None:  # noqa
     html = photo_relighter(FaderNet(image_size=16, latent_dim=8), ort_folder=ort_folder).data
     assert 'class="sepviz-photo"' in html and 'type="file" class="sepviz-file"' in html
     assert "never leaves your computer" in html and 'class="sepviz-input"' in html
+    # the reader sees which square is which, and what photo the model wants
+    assert "<figcaption>input: your photo" in html and "<figcaption>relit" in html
+    assert "tight crop of one face" in html and "grey blur" in html
     data = _payload(html)
     assert {"encoder", "decoder"} <= set(data) and "z" not in data
 

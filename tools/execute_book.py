@@ -9,7 +9,9 @@ in the chapter's folder), so the build afterwards only renders. A chapter alread
 cache is skipped; a chapter that fails is left out of the cache, and the build runs it again
 and reports the error as usual.
 
-The longest chapters start first (:data:`FIRST`).
+The longest chapters start first (:data:`FIRST`). The closing chapter (:data:`LAST`) reads
+what the others recorded (:mod:`sepviz.experiments.findings`), so it runs after all of them,
+and again whenever another chapter ran.
 
 Usage: ``python tools/execute_book.py [--jobs N] [--cache DIR] [CHAPTER ...]`` (default: every
 chapter, one job per core, at most 4; a CHAPTER is a notebook's name, e.g. ``05_fadernet``;
@@ -36,6 +38,8 @@ CACHE = ROOT / "_build" / ".jupyter_cache"
 FIRST = ("07_", "10_", "06_", "05_", "03_", "09_", "04_", "02_")
 """Chapter prefixes in the order to start them, longest first; the others follow in the
 table of contents' order."""
+LAST = ("12_",)
+"""Chapters that collect the others' results: run once every other chapter has finished."""
 
 
 def chapters() -> list[Path]:
@@ -85,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             cache.match_cache_notebook(nbformat.read(path, as_version=4))
         except KeyError:
             todo.append(path)
+    last = [p for p in known if p.name.startswith(LAST)]
+    first = [p for p in todo if p not in last]
+    if first:  # a chapter ran again: the closing chapter must read its new results
+        todo = first + [p for p in last if not args.chapters or p.stem in args.chapters]
     if not todo:
         print("execute_book: every chapter is in the cache")
         return 0
@@ -94,18 +102,22 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[name] = threads
     print(f"execute_book: {len(todo)} chapters, {args.jobs} at a time, {threads} thread(s) each")
     start, failed = time.time(), 0
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        jobs = [pool.submit(execute, path, args.timeout) for path in todo]
-        for job in as_completed(jobs):
-            path, notebook, seconds, error = job.result()
-            name = path.relative_to(ROOT)
-            if error is not None:
-                failed += 1
-                print(f"execute_book: {name} FAILED after {seconds:.0f} s:\n{error[-3000:]}")
-                continue
-            bundle = CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds})
-            cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
-            print(f"execute_book: {name} in {seconds:.0f} s ({time.time() - start:.0f} s so far)")
+    waves = [[p for p in todo if p not in last], [p for p in todo if p in last]]
+    for wave in waves:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            jobs = [pool.submit(execute, path, args.timeout) for path in wave]
+            for job in as_completed(jobs):
+                path, notebook, seconds, error = job.result()
+                name = path.relative_to(ROOT)
+                if error is not None:
+                    failed += 1
+                    print(f"execute_book: {name} FAILED after {seconds:.0f} s:\n{error[-3000:]}")
+                    continue
+                bundle = CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds})
+                cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+                print(
+                    f"execute_book: {name} in {seconds:.0f} s ({time.time() - start:.0f} s so far)"
+                )
     print(f"execute_book: done in {time.time() - start:.0f} s; {failed} failed")
     return 0
 

@@ -14,8 +14,10 @@ fails while a shipped model is stale. It
 
 Chapters run as the book's build runs them (:mod:`tools.execute_book`: two at a time, one
 thread each), so the training times the models' histories carry are those of the chapters'
-own two-core machine. Takes about 80 minutes on two cores when every model is missing (42
-models: the headline models of chapters 2, 4, 5, 6 and 9 three times, one per seed).
+own two-core machine. When every model is missing it trains 82 models (the headline models
+of chapters 2-10 three times, one per seed, and the 64 px models of chapters 4, 5 and 8's
+figures): their histories add up to about 8 hours (29,200 s, measured 2026-12-04), about 4
+hours of wall-clock time two at a time.
 
 Usage: ``python tools/pretrain.py [--jobs N] [--keep DIR]`` (``--keep``: the executed chapters
 stay in that Jupyter cache, to read their verdicts).

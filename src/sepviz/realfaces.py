@@ -132,6 +132,7 @@ def fit_light_fader(
     discriminator_steps: int = 1,
     latent_dim: int = 64,
     cache: bool = False,
+    faces_key: str | None = None,
     **fit_kwargs: Any,
 ) -> FaderNet:
     """A continuous-light :class:`~sepviz.models.FaderNet` trained on (flip-augmented) faces.
@@ -149,6 +150,9 @@ def fit_light_fader(
             defaults suit about a hundred faces: few bins and one discriminator step per
             step, so the discriminator memorises less.
         cache: train once per training set and settings, then load (:func:`_cached`).
+        faces_key: with ``cache``, names the training images by what they were read from
+            (e.g. :func:`sepviz.data.real.skimage_faces_key`), so that a model trained on
+            one machine loads on another; default: the exact bytes of the resampled images.
         fit_kwargs: passed to ``FaderNet.fit`` (``progress``, ``device``, ...).
 
     Returns:
@@ -192,24 +196,40 @@ def fit_light_fader(
     )
     if lambda_ramp is not None:  # the same key as before for the default ramp
         settings["lambda_ramp"] = lambda_ramp
-    return _cached("fadernet", x, y, train, cache, {**settings, **fit_kwargs})
+    return _cached("fadernet", x, y, train, cache, {**settings, **fit_kwargs}, faces_key)
 
 
 def _cached(
-    kind: str, x: torch.Tensor, y: torch.Tensor, train: Any, cache: bool, settings: dict
+    kind: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    train: Any,
+    cache: bool,
+    settings: dict,
+    faces_key: str | None = None,
 ) -> Any:
     """``train()``, or with ``cache`` the model :func:`sepviz.zoo.cached` keeps for this
-    training set (``x``, ``y``: its digest) and these ``settings`` (the bar and the device
-    left out); this module is part of the models' fingerprint."""
+    training set and these ``settings`` (the bar and the device left out); this module and
+    the loaders' (:mod:`sepviz.data.real`) are part of the models' fingerprint.
+
+    The training set is named by ``faces_key`` (what the images were read from) and the
+    targets ``y`` rounded to 1e-3, when given: the resampled pixels may differ in their last
+    bits from machine to machine (their exact digest would then name other faces, and a
+    shipped model would not load), the files they come from do not. Without it, by the
+    exact bytes of ``x`` and ``y`` (:func:`sepviz.zoo.data_digest`)."""
     if not cache:
         return train()
     from sepviz import zoo
 
     kept = {k: v for k, v in settings.items() if k not in ("progress", "device")}
-    args = {"faces": zoo.data_digest(x, y), **kept}
+    if faces_key is None:
+        args = {"faces": zoo.data_digest(x, y), **kept}
+    else:
+        targets = (y.double() * 1000).round().long() if y.is_floating_point() else y
+        args = {"faces": faces_key, "targets": zoo.data_digest(targets), **kept}
     klass = {"fadernet": "FaderNet", "multidecoder": "MultiDecoder"}[kind]
     name = f"realfaces-{kind}-{x.shape[-1]}px"
-    return zoo.cached(name, args, train, ("realfaces.py",), model_class=klass)
+    return zoo.cached(name, args, train, ("realfaces.py", "data/real.py"), model_class=klass)
 
 
 def fit_light_multidecoder(
@@ -221,6 +241,7 @@ def fit_light_multidecoder(
     batch_size: int = 16,
     latent_dim: int = 64,
     cache: bool = False,
+    faces_key: str | None = None,
     **fit_kwargs: Any,
 ) -> MultiDecoder:
     """The blog's idea 2: one decoder per light class (left / centre / right), on real faces.
@@ -233,6 +254,9 @@ def fit_light_multidecoder(
             real photo sets are small, and a flip turns a left-lit face into a right-lit one).
         seed: seeds the weights and the batches.
         cache: train once per training set and settings, then load (:func:`_cached`).
+        faces_key: with ``cache``, names the training images by what they were read from
+            (e.g. :func:`sepviz.data.real.skimage_faces_key`), so that a model trained on
+            one machine loads on another; default: the exact bytes of the resampled images.
         fit_kwargs: passed to ``MultiDecoder.fit``.
 
     Returns:
@@ -260,7 +284,7 @@ def fit_light_multidecoder(
         return model
 
     settings = dict(steps=steps, seed=seed, batch_size=batch_size, latent_dim=latent_dim)
-    return _cached("multidecoder", x, labels, train, cache, {**settings, **fit_kwargs})
+    return _cached("multidecoder", x, labels, train, cache, {**settings, **fit_kwargs}, faces_key)
 
 
 def closer_to_input(

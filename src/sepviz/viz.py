@@ -122,6 +122,79 @@ def swap_grid(
     return image_grid(grid, row_labels=row_labels, col_labels=labels, title=title, cell=cell)
 
 
+def feature_crops(
+    columns: Sequence[torch.Tensor],
+    regions: Mapping[str, tuple[slice, slice]],
+    col_labels: Sequence[str],
+    row_labels: Sequence[str] | None = None,
+    title: str = "Eyes and mouth, enlarged",
+    zoom: int = 4,
+    cell: float = 1.3,
+) -> Figure:
+    """The regions of each face (e.g. the eyes and the mouth of
+    :func:`sepviz.experiments.measures.expression_regions`) cropped and enlarged ``zoom`` times
+    by repeating pixels (nearest neighbour), one above the other on white: rows are faces,
+    columns the sets of faces (input, swap, truth...), so a difference of a few pixels shows.
+
+    Args:
+        columns: C tensors (N, 3, S, S) in [0, 1], the same N faces in each.
+        regions: name -> (rows, cols) slices of an S x S image, drawn top to bottom.
+        col_labels: C labels; row_labels: N labels at the left.
+        zoom: pixels per image pixel (>= 1).
+    """
+    if not columns:
+        raise ValueError("columns must hold at least one image set")
+    if len(col_labels) != len(columns):
+        raise ValueError(f"col_labels has {len(col_labels)} entries for {len(columns)} columns")
+    if not regions:
+        raise ValueError("regions must name at least one (rows, cols) region")
+    if zoom < 1:
+        raise ValueError(f"zoom must be >= 1, got {zoom}")
+    for x in columns:
+        check_images(x, "columns", data_range=None)
+        if x.shape != columns[0].shape:
+            raise ValueError(
+                f"columns must share one shape, got {[tuple(c.shape) for c in columns]}"
+            )
+    width = max(c.stop - c.start for _, c in regions.values())
+
+    def cell_of(x: torch.Tensor) -> torch.Tensor:  # (N, 3, h, width): the crops on white
+        parts = []
+        for rows, cols in regions.values():
+            crop = x[:, :, rows, cols].detach().float().cpu()
+            left = (width - crop.shape[-1]) // 2
+            parts.append(_pad_white(crop, (left, width - crop.shape[-1] - left, 0, 1)))
+        return torch.cat(parts, dim=2)[:, :, :-1]  # no white line under the last part
+
+    import matplotlib.pyplot as plt
+
+    cells = [cell_of(x) for x in columns]
+    n, height = cells[0].shape[0], cells[0].shape[2]
+    row_inches = cell * height / width  # the crops keep their shape: rows as tall as they are
+    fig, axes = plt.subplots(
+        n, len(cells), figsize=(cell * len(cells), row_inches * n + 0.6), squeeze=False
+    )
+    for r in range(n):
+        for c, crops in enumerate(cells):
+            ax = axes[r, c]
+            image = crops[r].clamp(0, 1).repeat_interleave(zoom, -1).repeat_interleave(zoom, -2)
+            ax.imshow(image.permute(1, 2, 0).numpy(), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(col_labels[c], fontsize=8)
+            if c == 0 and row_labels is not None and r < len(row_labels):
+                ax.set_ylabel(row_labels[r], fontsize=8, rotation=0, ha="right", va="center")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _pad_white(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
+    """``x`` (N, 3, H, W) padded with white: (left, right, top, bottom) pixels."""
+    return torch.nn.functional.pad(x, pad, value=1.0)
+
+
 def _is_discrete(values: np.ndarray) -> bool:
     return not np.issubdtype(values.dtype, np.floating)
 

@@ -536,15 +536,23 @@ def _live_html(
         data["encoder"] = _b64(files["encoder"])
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     canvases = ""
-    if kind == "photo":
+    if kind == "photo":  # labelled: which square is the reader's photo, which the relit one
         canvases += (
+            '<figure class="sepviz-figure">'
             f'<canvas class="sepviz-input" width="{s}" height="{s}" '
             'title="your photo, cropped and resized"></canvas>'
+            "<figcaption>input: your photo's centre square</figcaption></figure>"
         )
-    canvases += (
+    output = (
         f'<canvas class="sepviz-canvas" data-role="output" width="{s}" height="{s}" '
         'title="decoded by the model"></canvas>'
     )
+    if kind == "photo":
+        output = (
+            f'<figure class="sepviz-figure">{output}'
+            "<figcaption>relit by the model</figcaption></figure>"
+        )
+    canvases += output
     script = _asset("widget.js").replace("__ID__", uid)
     return HTML(
         f'{head}{controls}<div class="sepviz-canvases">{canvases}</div>{note}'
@@ -612,6 +620,15 @@ def live_slider(
     return _live_html("slider", model, title, controls, data, ort_url, ort_folder, UNAVAILABLE)
 
 
+PHOTO_ADVICE = (
+    "Bring a tight crop of one face, looking at the camera, eyes about a third from the top: "
+    "the model learned from such crops (grey, low resolution), and only the centre square of "
+    "your photo is used. A whole portrait, a colour drawing or a synthetic face is far from "
+    "what it has seen, and comes back as a grey blur."
+)
+"""What :func:`photo_relighter` tells the reader about the photo it wants."""
+
+
 def photo_relighter(
     model: nn.Module,
     title: str = "Relight your own photo",
@@ -638,6 +655,7 @@ def photo_relighter(
         '<label>Your photo <input type="file" class="sepviz-file" accept="image/*"></label>'
         '<span class="sepviz-privacy">It is processed in this page only and never leaves '
         "your computer.</span>"
+        f'<span class="sepviz-advice">{PHOTO_ADVICE}</span>'
     )
     controls = _y_controls(body, values_range, value)
     unavailable = "Photo relighting unavailable here (it needs scripts and WebAssembly)."

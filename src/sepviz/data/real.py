@@ -36,6 +36,7 @@ above ``max_member_bytes`` and images with a side below :data:`MIN_SIDE` (never 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -395,6 +396,19 @@ def load_skimage_faces(size: int = 32) -> FaceSet:
     factors: dict[str, torch.Tensor] = {}
     _with_pseudo_labels(images, factors)
     return FaceSet(images, factors, [f"lfw_subset_{i:03d}" for i in range(len(images))])
+
+
+def skimage_faces_key(size: int = 32) -> str:
+    """What :func:`load_skimage_faces` reads, as a cache key for models trained on it
+    (``realfaces.fit_light_fader(..., faces_key=...)``): the SHA-256 of the 100 raw crops'
+    bytes in scikit-image's file and ``size``. Unlike a digest of the resized images it is the
+    same on every machine."""
+    _check_size(size)
+    from skimage.data import lfw_subset
+
+    raw = np.ascontiguousarray(np.asarray(lfw_subset())[:100])
+    digest = hashlib.sha256(f"{raw.dtype}{raw.shape}".encode() + raw.tobytes()).hexdigest()
+    return f"skimage.data.lfw_subset()[:100] {digest[:16]} at {size} px"
 
 
 # --------------------------------------------------------------------------- Extended Yale B

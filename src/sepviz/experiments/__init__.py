@@ -8,12 +8,15 @@ chapters display them (``result`` alone in a cell shows the verdict as an admoni
 
 One module per chapter: :mod:`~sepviz.experiments.renderer` (chapters 0 and 1: what moves
 the pixels), :mod:`~sepviz.experiments.autoencoder_vs_pca` (2),
-:mod:`~sepviz.experiments.deepfakes` (3), :mod:`~sepviz.experiments.fadernet` (4),
-:mod:`~sepviz.experiments.hidden_or_removed` (5: the adversary against erasers, a ladder of
-readers), :mod:`~sepviz.experiments.where_information_lives` (6: probes, MIG / DCI, decoder
-swaps), :mod:`~sepviz.experiments.relight_by_swap` (7: the blog's idea 1),
-:mod:`~sepviz.experiments.decoder_per_light` (8: idea 2), :mod:`~sepviz.experiments.real_faces`
-(9) and :mod:`~sepviz.experiments.limits` (10).
+:mod:`~sepviz.experiments.generative` (3: the VAE), :mod:`~sepviz.experiments.deepfakes` (4),
+:mod:`~sepviz.experiments.fadernet` (5), :mod:`~sepviz.experiments.hidden_or_removed` (6: the
+adversary against erasers, a ladder of readers),
+:mod:`~sepviz.experiments.where_information_lives` (7: probes, MIG / DCI, decoder swaps),
+:mod:`~sepviz.experiments.relight_by_swap` (8: the blog's idea 1),
+:mod:`~sepviz.experiments.decoder_per_light` (9: idea 2), :mod:`~sepviz.experiments.real_faces`
+(10), :mod:`~sepviz.experiments.limits` (11) and :mod:`~sepviz.experiments.findings` (12: the
+other chapters' results in two tables). :mod:`~sepviz.experiments.measures` holds the meters
+they share.
 """
 
 from __future__ import annotations

@@ -860,13 +860,14 @@ class Comparison(OverRuns, Result):
 
         readers = self.readers
         fig, ax = plt.subplots(figsize=(9, 3.8))
-        width = 0.8 / len(self.methods)
-        for i, (method, ladder) in enumerate(zip(self.methods, self.ladders)):
+        # the raw pixels last, in grey: what a reader finds in the face itself
+        groups = [*zip(self.methods, self.ladders), ("raw pixels", self.pixels)]
+        width = 0.8 / len(groups)
+        for i, (method, ladder) in enumerate(groups):
+            pixels = ladder is self.pixels
             score = dict(zip(ladder.readers, ladder.scores))
             xs = [
-                j + (i - (len(self.methods) - 1) / 2) * width
-                for j, r in enumerate(readers)
-                if r in score
+                j + (i - (len(groups) - 1) / 2) * width for j, r in enumerate(readers) if r in score
             ]
             est = [score[r] for r in readers if r in score]
             ax.bar(
@@ -879,6 +880,7 @@ class Comparison(OverRuns, Result):
                     [100 * (e.high - e.value) for e in est],
                 ],
                 capsize=2,
+                **({"color": "lightgrey", "hatch": "//", "edgecolor": "grey"} if pixels else {}),
             )
         ax.axhline(100 * self.chance, color="black", ls="--", lw=1, label="chance")
         bar = read_bar(self.chance)
@@ -888,7 +890,7 @@ class Comparison(OverRuns, Result):
         ax.set_ylabel("light class read from z (%)")
         ax.set_ylim(0, 100)
         ax.set_title("Which readers still read the light, for each method")
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
         fig.tight_layout()
         return fig
 

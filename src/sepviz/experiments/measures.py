@@ -8,7 +8,8 @@ The chapter modules of :mod:`sepviz.experiments` import from here and never from
 - :func:`correlation`: Pearson's r with a bootstrap interval over independent pairs;
 - :func:`measured_light`, :func:`rises`, :func:`monotone_fraction`: does a relight move the
   measured light (left/right luminance) the right way;
-- :func:`slider_check` (:class:`SliderCheck`): a fader's slider against the renderer's truth.
+- :func:`slider_check` (:class:`SliderCheck`): a fader's slider against the renderer's truth;
+- :func:`expression_regions`: where a rendered face's eyes and mouth are, to crop them.
 """
 
 from __future__ import annotations
@@ -56,6 +57,46 @@ MIG_MARGIN = MIG_BAR * READ_SHARE
 """Two MIGs are *equal* (:func:`~sepviz.experiments.compare`) within 0.02, a tenth of
 :data:`MIG_BAR`: a difference too small to matter to the question the bar answers, the
 share that :data:`~sepviz.experiments.READ_SHARE` also asks of a reader."""
+
+EXPRESSION_PARTS = {"eyes": ("eyes_open",), "mouth": ("smile", "mouth_open")}
+"""The parts of a face :func:`expression_regions` finds, and the expression factors that
+move each."""
+
+
+def expression_regions(
+    size: int = 64,
+    yaw: tuple[float, float] = (0.0, 0.0),
+    n: int = 32,
+    seed: int = 0,
+    threshold: float = 0.05,
+) -> dict[str, tuple[slice, slice]]:
+    """Where the eyes and the mouth of a rendered face are: for each part of
+    :data:`EXPRESSION_PARTS`, the rows and columns (slices, one pixel of margin) of the pixels
+    that change by more than ``threshold`` (mean over RGB) on some face when the part's
+    factors go from 0 to 1, the others held at 0.5, over ``n`` random people, lights and head
+    turns within ``yaw``. Found from the renderer itself, so a crop follows it."""
+    from sepviz.data.synthetic import EXPRESSION_FACTORS, make_faces
+
+    regions = {}
+    for part, factors in EXPRESSION_PARTS.items():
+        low, high = torch.full((3,), 0.5), torch.full((3,), 0.5)
+        for name in factors:
+            low[EXPRESSION_FACTORS.index(name)] = 0.0
+            high[EXPRESSION_FACTORS.index(name)] = 1.0
+        a, b = (
+            make_faces(n, size, identities=n, seed=seed, expression=e, yaw=yaw).images
+            for e in (low, high)
+        )
+        moved = ((a - b).abs().mean(1) > threshold).any(0)  # (size, size)
+        rows, cols = moved.any(1).nonzero().flatten(), moved.any(0).nonzero().flatten()
+        if len(rows) == 0:
+            raise ValueError(f"no pixel moves by more than threshold={threshold} for {part}")
+        regions[part] = (
+            slice(max(0, int(rows.min()) - 1), min(size, int(rows.max()) + 2)),
+            slice(max(0, int(cols.min()) - 1), min(size, int(cols.max()) + 2)),
+        )
+    return regions
+
 
 MONOTONE = 0.80  # the slider "moves the light the right way" for more faces than this
 
