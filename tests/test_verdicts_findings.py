@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from test_verdicts_pose import transfer  # chapter 4's pose transfer, as its own tests build it
 
 from sepviz import zoo
 from sepviz.experiments import Estimate, Result
@@ -104,26 +105,6 @@ def latent_probes(
         pixels=tuple(linear),
         chance=tuple(chance),
         shared=True,
-    )
-
-
-def transfer(yaw: Estimate, smile: Estimate, light: Estimate) -> PoseTransfer:
-    return PoseTransfer(
-        source="A",
-        target="B",
-        factors=("yaw", "smile", "azimuth"),
-        crossed=(yaw, smile, light),
-        r=(num(0.9),) * 3,
-        r_truth=(num(0.99),) * 3,
-        yaw_slope=num(yaw.value),
-        truth_yaw_slope=num(1.0),
-        to_posed=db(27.0),
-        to_frontal=db(24.0),
-        unchanged=db(20.0),
-        mean_face=db(23.0),
-        gain=db(4.0),
-        posed_minus_frontal=db(3.0),
-        yaw_range=(-30.0, 30.0),
     )
 
 
